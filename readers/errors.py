@@ -72,7 +72,8 @@ class AccessDenied(ReaderError):
 
     def __init__(self, key: str, detail: str = "") -> None:
         self.key = key
-        super().__init__(f"the chip refused the access key ({key})" + (f": {detail}" if detail else ""))
+        suffix = f": {detail}" if detail else ""
+        super().__init__(f"the chip refused the access key ({key}){suffix}")
 
 
 class SecureMessagingError(ReaderError):
@@ -96,3 +97,9 @@ class MalformedTLV(ValueError):
         self.offset = offset
         self.reason = reason
         super().__init__(f"{reason} at offset {offset}")
+
+
+class AccessKeyNotApplicable(ReaderError):
+    """The chip offers no protocol that can use the given key (e.g. a CAN for a BAC-only chip)."""
+
+    code = "access_key_not_applicable"

@@ -15,8 +15,10 @@ from readers.apdu import CommandAPDU, ResponseAPDU
 
 
 class Transport(Protocol):
-    #: whether the card accepts extended-length APDUs
-    extended_length: bool
+    @property
+    def extended_length(self) -> bool:
+        """Whether the card accepts extended-length APDUs."""
+        ...
 
     def transmit(self, command: CommandAPDU) -> ResponseAPDU:
         """Send one command APDU and return the card's response (GET RESPONSE/61xx handled)."""

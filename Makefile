@@ -1,0 +1,47 @@
+# One entry point for developers and CI. `make test` and `make serve` set up
+# everything they need: Debian packages (when root), the virtual environment and
+# the package itself.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools
+
+.PHONY: test test-all serve bench lint system-deps clean
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages (run as root or install them): $$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml | system-deps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+test: system-deps $(STAMP)
+	$(BIN)/pytest -q
+
+test-all: system-deps $(STAMP)
+	$(BIN)/pytest -q -m ''
+
+serve: $(STAMP)
+	$(BIN)/ekyc serve
+
+bench: system-deps $(STAMP)
+	$(BIN)/ekyc bench chip
+
+lint: $(STAMP)
+	$(BIN)/ruff check ekyc readers models api benchmarks tests
+	$(BIN)/ruff format --check ekyc readers models api benchmarks tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
