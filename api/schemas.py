@@ -1,0 +1,123 @@
+"""Request and response bodies of the HTTP API (pydantic v2), apart from the domain types."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+#: the chip files a client may send, and the most bytes each may decode to
+FILE_LIMITS: dict[str, int] = {
+    "EF.COM": 32 * 1024,
+    "EF.SOD": 32 * 1024,
+    "EF.CardAccess": 32 * 1024,
+    "DG1": 32 * 1024,
+    "DG2": 200 * 1024,
+    "DG13": 32 * 1024,
+    "DG14": 32 * 1024,
+    "DG15": 32 * 1024,
+}
+ChipFileName = Literal["EF.COM", "EF.SOD", "EF.CardAccess", "DG1", "DG2", "DG13", "DG14", "DG15"]
+#: an AA signature is at most one RSA-4096 block
+AA_SIGNATURE_LIMIT = 512
+#: the whole request body, checked before any JSON is parsed (base64 adds a third)
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def decode_base64(text: str, limit: int) -> bytes:
+    """Decode canonical, padded standard base64 of at most ``limit`` bytes, else ValueError."""
+    if len(text) > 4 * -(-limit // 3):
+        raise ValueError(f"longer than {limit} bytes")
+    try:
+        data = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise ValueError("not strict base64") from None
+    # strict_mode still accepts non-zero pad bits; only the canonical form is one encoding
+    if base64.b64encode(data).decode("ascii") != text:
+        raise ValueError("not canonical base64")
+    if len(data) > limit:
+        raise ValueError(f"longer than {limit} bytes")
+    return data
+
+
+def _files(files: dict[ChipFileName, str]) -> dict[ChipFileName, str]:
+    for name, text in files.items():
+        try:
+            decode_base64(text, FILE_LIMITS[name])
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+    return files
+
+
+def _signature(text: str | None) -> str | None:
+    if text is not None:
+        decode_base64(text, AA_SIGNATURE_LIMIT)
+    return text
+
+
+ChallengeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
+
+
+class ChallengeResponse(BaseModel):
+    challenge_id: str
+    nonce: str = Field(description="8 random bytes, base64: the chip signs them in AA")
+    expires_at: dt.datetime
+
+
+class VerifyRequest(BaseModel):
+    """Raw chip files as read, and the chip's AA signature over the server's nonce."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: Annotated[dict[ChipFileName, str], AfterValidator(_files)] = Field(
+        description="file name → base64 content, e.g. EF.SOD, DG1, DG2, DG13, DG14, DG15"
+    )
+    challenge_id: ChallengeId
+    aa_signature: Annotated[str | None, AfterValidator(_signature)] = None
+
+    def file_bytes(self) -> dict[str, bytes]:
+        """The files decoded (already validated)."""
+        return {n: decode_base64(t, FILE_LIMITS[n]) for n, t in self.files.items()}
+
+    def signature_bytes(self) -> bytes | None:
+        """The AA signature decoded, if any."""
+        sig = self.aa_signature
+        return None if sig is None else decode_base64(sig, AA_SIGNATURE_LIMIT)
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+
+
+class VerifyResponse(BaseModel):
+    """``ChipVerification.to_dict()`` plus, on request, the portrait re-encoded as JPEG."""
+
+    model_config = ConfigDict(extra="allow")
+
+    verdict: Literal["valid", "issuer_unknown", "expired", "invalid"]
+    reasons: list[ReasonOut]
+    portrait_jpeg: str | None = Field(
+        default=None, description="base64 JPEG, only with ?include_portrait=true"
+    )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable ``code``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    code: str
+    request_id: str | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem+json bodies."""
+    return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in statuses}
