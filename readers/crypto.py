@@ -106,7 +106,7 @@ def aes_cmac(key: bytes, data: bytes) -> bytes:
 
 
 def mac8(alg: Algorithm, key: bytes, data: bytes) -> bytes:
-    """The 8-byte MAC of secure messaging: retail MAC over padded data (3DES) or truncated CMAC (AES)."""
+    """The 8-byte secure-messaging MAC: retail MAC (3DES) or truncated CMAC (AES)."""
     if alg is Algorithm.TDES:
         return retail_mac(key, pad(data, 8))
     return aes_cmac(key, data)[:8]

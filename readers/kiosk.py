@@ -45,6 +45,9 @@ def read_chip(
                     raise
                 done = ", ".join(chip.complete) or "nothing"
                 log.warning("card removed mid-read (kept: %s); waiting to resume", done)
+                # pcscd polls the reader: let it register the removal before waiting for
+                # the card again, or the stale "present" state would burn the retries.
+                ctx.wait_for_removal(name, wait)
             finally:
                 card.close()
     raise AssertionError("unreachable")

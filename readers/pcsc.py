@@ -33,6 +33,8 @@ _REMOVED = {
     scard.SCARD_W_UNPOWERED_CARD,
     scard.SCARD_E_READER_UNAVAILABLE,
     scard.SCARD_W_UNRESPONSIVE_CARD,
+    # contactless: a card leaving the field mid-exchange surfaces as a failed transaction
+    scard.SCARD_E_NOT_TRANSACTED,
 }
 _NO_SERVICE = {scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED}
 _CHAIN = 0x10
@@ -106,6 +108,23 @@ class PcscContext:
             if time.monotonic() >= deadline:
                 raise NoCard(f"no card presented to {reader} within {timeout:g} s")
 
+    def wait_for_removal(self, reader: str, timeout: float) -> bool:
+        """Block until ``reader`` is empty; False when the card is still there after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        state = scard.SCARD_STATE_UNAWARE
+        while True:
+            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            hresult, states = scard.SCardGetStatusChange(self._ctx, left_ms, [(reader, state)])
+            if hresult == scard.SCARD_E_TIMEOUT:
+                return False
+            _check(hresult, "waiting for the card to be removed")
+            _, event, _ = states[0]
+            if event & scard.SCARD_STATE_EMPTY:
+                return True
+            state = event & ~scard.SCARD_STATE_CHANGED
+            if time.monotonic() >= deadline:
+                return False
+
     def connect(self, reader: str, exclusive: bool = True) -> PcscTransport:
         share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
@@ -137,6 +156,8 @@ class PcscTransport:
     def _raw(self, apdu: bytes) -> ResponseAPDU:
         hresult, resp = scard.SCardTransmit(self.card, self.protocol, list(apdu))
         _check(hresult, "transmitting an APDU")
+        if len(resp) < 2:  # vpcd (and some readers) answer nothing when the link drops
+            raise CardRemoved("the card answered no status word: the link was lost")
         return ResponseAPDU.decode(bytes(resp))
 
     def transmit(self, command: CommandAPDU) -> ResponseAPDU:

@@ -82,7 +82,7 @@ def parse_one(buf: bytes, pos: int = 0, base: int = 0) -> TLV:
         raise MalformedTLV(base + e.offset, e.reason) from None
     if p + length > len(buf):
         raise MalformedTLV(
-            base + pos, f"length {length} of tag {tag:X} runs past the end ({len(buf) - p} bytes left)"
+            base + pos, f"length {length} of tag {tag:X} runs past the end ({len(buf) - p} left)"
         )
     return TLV(tag, bytes(buf[p : p + length]), base + pos, p - pos)
 

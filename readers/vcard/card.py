@@ -24,10 +24,10 @@ from readers.vcard.pace_card import PaceCard
 
 LDS_AID = bytes.fromhex("A0000002471001")
 FID_CARD_ACCESS = 0x011C
-# ATR with historical bytes 80 73 (card capabilities): byte 3 = 0x40 announces
-# extended Lc/Le; the short variant leaves it clear.
-ATR_EXTENDED = bytes.fromhex("3B8880014A434F50333156327173C0408DEF")
-ATR_SHORT = bytes.fromhex("3B8880014A434F50333156327173C0008DAF")
+# T=0/T=1 ATRs whose historical bytes are 80 (compact TLV) 73 (card capabilities):
+# third byte 0x40 announces extended Lc/Le, 0x80 command chaining only. Last byte: TCK.
+ATR_EXTENDED = bytes.fromhex("3B8580018073C0014076")
+ATR_SHORT = bytes.fromhex("3B8580018073C00180B6")
 
 SW_OK = 0x9000
 SW_WRONG_LENGTH = 0x6700

@@ -1,0 +1,59 @@
+"""Shared fixtures: a real pcscd with the vpcd virtual reader, and virtual CCCDs on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+READER = "Virtual PCD 00 00"
+
+
+@pytest.fixture(scope="session")
+def pcscd() -> Iterator[None]:
+    """pcscd with vsmartcard-vpcd, started for the session when not already running."""
+    from readers.vcard.pcscd import running_pcscd
+
+    try:
+        with running_pcscd():
+            yield
+    except RuntimeError as e:
+        pytest.fail(f"cannot start pcscd for the PC/SC tests ({e}); `make test` installs it")
+
+
+@pytest.fixture(scope="session")
+def test_pki():  # type: ignore[no-untyped-def]
+    from ekyc.synth.chip import TestPki
+
+    return TestPki.generate()
+
+
+@pytest.fixture
+def insert_card(pcscd: None, test_pki) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
+    """Factory: build a synthetic chip, put it on the virtual reader; removed at teardown."""
+    from ekyc.synth.chip import build_chip
+    from readers.vcard.card import Faults, VirtualCard
+    from readers.vcard.vpcd import VpcdLink
+
+    links: list[VpcdLink] = []
+
+    def insert(faults: Faults | None = None, delay: float = 0.0, **chip_options: object):  # type: ignore[no-untyped-def]
+        chip = build_chip(pki=test_pki, **chip_options)  # type: ignore[arg-type]
+        card = VirtualCard(chip.profile, faults)
+        link = VpcdLink(card, apdu_delay=delay)
+        link.insert()
+        links.append(link)
+        return chip, card, link
+
+    yield insert
+    for link in links:
+        link.remove()
+    # let pcscd see the card leave before the next test inserts another one
+    from readers.pcsc import PcscContext
+
+    with PcscContext() as ctx:
+        assert ctx.wait_for_removal(READER, 5), "pcscd still sees the virtual card"
