@@ -33,7 +33,15 @@ from readers.chip_reader import ChipReadResult
 from readers.errors import ReaderError
 from readers.transport import TransportStats
 
+
+class ReaderBusy(ReaderError):
+    """Another read holds the reader (one card, one read at a time)."""
+
+    code = "reader_busy"
+
+
 _STATUS = {
+    "reader_busy": 409,
     "no_reader": 404,
     "no_card": 408,
     "access_denied": 403,
@@ -125,13 +133,6 @@ class Bridge:
         finally:
             self._busy.release()
         return result_json(result, stats)
-
-
-class ReaderBusy(ReaderError):
-    code = "reader_busy"
-
-
-_STATUS["reader_busy"] = 409
 
 
 def create_app(bridge: Bridge) -> Starlette:

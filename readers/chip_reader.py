@@ -31,6 +31,7 @@ from readers.errors import (
 from readers.files import CARD_ACCESS, COM, DATA_GROUPS, SOD, ChipFile
 from readers.pace import perform_pace
 from readers.security_infos import parse_security_infos
+from readers.sm import SecureChannel
 from readers.tlv import encode, expect, find, parse_all, total_length
 from readers.transport import Transport
 
@@ -130,7 +131,7 @@ class ChipReader:
 
     def _authenticate(
         self, transport: Transport, card_access: bytes | None
-    ) -> tuple[Transport, str, str | None]:
+    ) -> tuple[SecureChannel, str, str | None]:
         fallback = "EF.CardAccess is absent" if card_access is None else None
         if card_access is not None:
             try:
@@ -149,7 +150,7 @@ class ChipReader:
             )
         return perform_bac(transport, self.key, rng=self.rng), "BAC", fallback
 
-    def _select_lds(self, channel: Transport) -> None:
+    def _select_lds(self, channel: SecureChannel) -> None:
         _ok(channel.transmit(CommandAPDU(0x00, 0xA4, 0x04, 0x0C, LDS_AID)), "SELECT LDS")
 
     # -- files -----------------------------------------------------------------

@@ -375,7 +375,7 @@ def parse_security_infos(data: bytes) -> SecurityInfos:
         raise MalformedSecurityInfos(f"bad TLV in SecurityInfos: {e}") from e
     except ProtocolError as e:  # an invalid point or unsupported parameter id
         raise MalformedSecurityInfos(str(e)) from e
-    except (ValueError, TypeError, KeyError, IndexError) as e:  # asn1crypto's decode errors
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
         raise MalformedSecurityInfos(f"SecurityInfos do not decode: {e}") from e
     return out
 

@@ -15,9 +15,6 @@ from readers.security_infos import (
 
 _FILE = "DG14"
 _TAG = 0x6E
-# asn1crypto faults parse_security_infos lets through on exotic universal types (an
-# ObjectDescriptor where an INTEGER belongs has no ``.native``): still a malformed file.
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
 @dataclass(frozen=True)
@@ -42,6 +39,6 @@ def parse_dg14(data: bytes) -> Dg14:
     outer = lds.unwrap(_FILE, data, _TAG)
     try:
         infos = parse_security_infos(outer.value)
-    except (MalformedSecurityInfos, *_ASN1_ERRORS) as e:
+    except MalformedSecurityInfos as e:
         raise MalformedData(_FILE, outer.offset + outer.header_len, str(e)) from None
     return Dg14(infos, outer.value)

@@ -143,13 +143,17 @@ class VirtualCard:
             return self._read_binary(cmd)
         if cmd.ins == 0x88:
             return self._internal_authenticate(cmd)
-        for handler in (self.pace, self.bac, self.ca if self.session else None):
+        for handler in (self.pace, self.bac):
             if handler is None:
                 continue
             resp = handler.process(cmd)
             if resp is not None:
-                if getattr(handler, "session", None) is not None and handler is not self.ca:
+                if handler.session is not None:  # access control succeeded: SM starts
                     self.session, handler.session = handler.session, None
+                return resp
+        if self.ca is not None and self.session is not None:
+            resp = self.ca.process(cmd)  # its new session is installed after protection
+            if resp is not None:
                 return resp
         return _sw(SW_INS)
 
