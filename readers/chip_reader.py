@@ -23,9 +23,11 @@ from readers.errors import (
     AccessDenied,
     AccessKeyNotApplicable,
     CardError,
+    ChipAuthenticationFailed,
     FileNotFoundOnChip,
     MalformedTLV,
     ProtocolError,
+    SecureMessagingError,
     SecurityStatusNotSatisfied,
 )
 from readers.files import CARD_ACCESS, COM, DATA_GROUPS, SOD, ChipFile
@@ -100,8 +102,15 @@ class ChipReader:
             infos = parse_security_infos(expect(self._read_file(channel, dg14, chunk), 0x6E).value)
             if infos.chip_auth_keys:
                 ca_result = perform_chip_auth(channel, infos, rng=self.rng)
-        for f in (*wanted, SOD):
-            self._read_file(channel, f, chunk)
+        try:
+            for f in (*wanted, SOD):
+                self._read_file(channel, f, chunk)
+        except SecureMessagingError as e:
+            if ca_result is None:
+                raise
+            raise ChipAuthenticationFailed(
+                f"secure messaging failed after Chip Authentication (cloned chip?): {e}"
+            ) from e
 
         signature = None
         if aa_nonce is not None and DATA_GROUPS[15] in wanted:
@@ -126,13 +135,15 @@ class ChipReader:
         transport.transmit(CommandAPDU(0x00, 0xA4, 0x00, 0x0C, b"\x3f\x00"))
         try:
             return self._read_file(transport, CARD_ACCESS, SHORT_CHUNK)
-        except FileNotFoundOnChip:
+        except (FileNotFoundOnChip, ProtocolError) as e:
+            log.info("no usable EF.CardAccess (%s): BAC only", e)
+            self.partial.pop(CARD_ACCESS.name, None)
             return None
 
     def _authenticate(
         self, transport: Transport, card_access: bytes | None
     ) -> tuple[SecureChannel, str, str | None]:
-        fallback = "EF.CardAccess is absent" if card_access is None else None
+        fallback = "EF.CardAccess is absent or unreadable" if card_access is None else None
         if card_access is not None:
             try:
                 infos = parse_security_infos(card_access)
@@ -180,8 +191,7 @@ class ChipReader:
         except MalformedTLV as e:
             raise ProtocolError(f"{f.name} does not start with a TLV header: {e}") from e
         while len(buf) < total:
-            want = min(chunk, total - len(buf))
-            data = _ok(channel.transmit(self._read_at(len(buf), want)), f"READ {f.name}")
+            data = self._read_chunk(channel, f, len(buf), min(chunk, total - len(buf)))
             if not data:
                 raise ProtocolError(f"{f.name} ended at {len(buf)} of {total} bytes")
             buf += data
@@ -193,11 +203,18 @@ class ChipReader:
         return content
 
     @staticmethod
-    def _read_at(offset: int, le: int) -> CommandAPDU:
+    def _read_chunk(channel: Transport, f: ChipFile, offset: int, want: int) -> bytes:
+        """READ BINARY at ``offset``; past 32767 the odd INS B1 carries it in DO54."""
         if offset <= _MAX_B0_OFFSET:
-            return CommandAPDU(0x00, 0xB0, offset >> 8, offset & 0xFF, le=le)
-        do54 = encode(0x54, offset.to_bytes(3, "big"))  # odd INS for offsets past 32767
-        return CommandAPDU(0x00, 0xB1, 0x00, 0x00, do54, le=le + 4)
+            cmd = CommandAPDU(0x00, 0xB0, offset >> 8, offset & 0xFF, le=want)
+            return _ok(channel.transmit(cmd), f"READ {f.name}")
+        do54 = encode(0x54, offset.to_bytes(3, "big"))
+        cmd = CommandAPDU(0x00, 0xB1, 0x00, 0x00, do54, le=want + 4)  # + DO53 header
+        answer = _ok(channel.transmit(cmd), f"READ {f.name}")
+        try:
+            return expect(answer, 0x53).value
+        except MalformedTLV as e:
+            raise ProtocolError(f"READ BINARY (B1) of {f.name} answered no DO53: {e}") from e
 
     # -- active authentication ----------------------------------------------------
     def _active_authenticate(self, channel: Transport, nonce: bytes) -> bytes:

@@ -2,8 +2,19 @@
 
 ``cryptography`` does ECDH only on its own named curves with their fixed generator;
 PACE-GM computes a fresh generator G' = s·G + H and then agrees a key on it, so the
-points are done here (Jacobian coordinates, a Montgomery ladder) and checked against
-``cryptography`` in the tests. Also the ICAO 9303-11 standardized domain parameters.
+points are done here and checked against ``cryptography`` in the tests. Also the ICAO
+9303-11 standardized domain parameters.
+
+Scalar multiplication is a width-5 wNAF in Jacobian coordinates with mixed
+Jacobian+affine additions (the odd multiples of P made affine by one batched inversion);
+k·G on a standardized curve uses a fixed-base table of signed 5-bit windows, built once
+per curve on first use, so it needs no doublings at all.
+
+Side channels: both methods skip zero digits, so their running time depends on the
+scalar, and CPython integers were never constant-time anyway. That is accepted because
+every secret scalar here (PACE mapping and ephemeral keys, Chip Authentication keys of
+the reader and of the virtual card) is ephemeral, used for one or two multiplications in
+a single session, which leaves a timing observer one noisy trace per key.
 """
 
 from __future__ import annotations
@@ -17,6 +28,12 @@ from readers.errors import ProtocolError
 Point = tuple[int, int] | None
 _Jacobian = tuple[int, int, int]  # (X, Y, Z) with x = X/Z², y = Y/Z³; Z = 0 is infinity
 _INFINITY: _Jacobian = (1, 1, 0)
+_Affine = tuple[int, int]
+
+_WNAF_WIDTH = 5  # variable base: 8 odd multiples, ~n_bits/6 additions
+_COMB_WIDTH = 5  # fixed base: ceil((bits+1)/5) windows of 16 points, one addition each
+#: fixed-base tables of the standardized curves' generators, keyed by curve, built lazily
+_G_TABLES: dict[Curve, list[list[_Affine]] | None] = {}
 
 
 class InvalidPoint(ProtocolError):
@@ -71,7 +88,7 @@ class Curve:
         return (y * y - (x * x * x + self.a * x + self.b)) % p == 0
 
     def _to_jacobian(self, pt: Point) -> _Jacobian:
-        return _INFINITY if pt is None else (pt[0], pt[1], 1)
+        return _INFINITY if pt is None else (pt[0] % self.p, pt[1] % self.p, 1)
 
     def _to_affine(self, q: _Jacobian) -> Point:
         x, y, z = q
@@ -82,70 +99,40 @@ class Curve:
         zi2 = zi * zi % p
         return (x * zi2 % p, y * zi2 * zi % p)
 
-    def _double(self, q: _Jacobian) -> _Jacobian:
-        x, y, z = q
-        p = self.p
-        if z == 0 or y == 0:
-            return _INFINITY
-        yy = y * y % p
-        s = 4 * x * yy % p
-        zz = z * z % p
-        m = (3 * x * x + self.a * zz * zz) % p
-        x3 = (m * m - 2 * s) % p
-        y3 = (m * (s - x3) - 8 * yy * yy) % p
-        z3 = 2 * y * z % p
-        return (x3, y3, z3)
-
-    def _add(self, q1: _Jacobian, q2: _Jacobian) -> _Jacobian:
-        x1, y1, z1 = q1
-        x2, y2, z2 = q2
-        if z1 == 0:
-            return q2
-        if z2 == 0:
-            return q1
-        p = self.p
-        z1z1 = z1 * z1 % p
-        z2z2 = z2 * z2 % p
-        u1 = x1 * z2z2 % p
-        u2 = x2 * z1z1 % p
-        s1 = y1 * z2 * z2z2 % p
-        s2 = y2 * z1 * z1z1 % p
-        hh = (u2 - u1) % p
-        r = (s2 - s1) % p
-        if hh == 0:
-            # same x: either the same point (double) or opposite points (infinity)
-            return self._double(q1) if r == 0 else _INFINITY
-        h2 = hh * hh % p
-        h3 = hh * h2 % p
-        v = u1 * h2 % p
-        x3 = (r * r - h3 - 2 * v) % p
-        y3 = (r * (v - x3) - s1 * h3) % p
-        z3 = hh * z1 * z2 % p
-        return (x3, y3, z3)
-
     def add(self, p1: Point, p2: Point) -> Point:
         """P1 + P2."""
-        return self._to_affine(self._add(self._to_jacobian(p1), self._to_jacobian(p2)))
+        q = _add(self._to_jacobian(p1), self._to_jacobian(p2), self.p, self.a)
+        return self._to_affine(q)
 
     def negate(self, pt: Point) -> Point:
         """-P."""
         return None if pt is None else (pt[0], (-pt[1]) % self.p)
 
+    def _scalar(self, k: int) -> int:
+        # Scalars of up to n's bit length are used as they are (so n·P = O is really
+        # computed, a subgroup check); longer or negative ones are reduced mod n.
+        return k % self.n if k < 0 or k.bit_length() > self.n.bit_length() else k
+
     def mul(self, k: int, pt: Point) -> Point:
-        """k·P by a Montgomery ladder (same sequence of operations for every scalar length)."""
-        if k < 0 or k.bit_length() > self.n.bit_length():
-            k %= self.n
-        r0, r1 = _INFINITY, self._to_jacobian(pt)
-        for i in reversed(range(self.n.bit_length())):
-            if (k >> i) & 1:
-                r0, r1 = self._add(r0, r1), self._double(r1)
-            else:
-                r0, r1 = self._double(r0), self._add(r0, r1)
-        return self._to_affine(r0)
+        """k·P (width-5 wNAF; the running time depends on k, see the module docstring)."""
+        k = self._scalar(k)
+        if k == 0 or pt is None:
+            return None
+        return self._to_affine(_wnaf_mul(k, pt[0] % self.p, pt[1] % self.p, self.p, self.a))
 
     def mul_g(self, k: int) -> Point:
-        """k·G."""
-        return self.mul(k, self.g)
+        """k·G, from a table cached per standardized curve (built on the first call)."""
+        if self.param_id is None:  # a mapped generator is used once: no table pays off
+            return self.mul(k, self.g)
+        k = self._scalar(k)
+        if k == 0:
+            return None
+        if self not in _G_TABLES:
+            _G_TABLES[self] = _fixed_base_table(self)
+        table = _G_TABLES[self]
+        if table is None:
+            return self.mul(k, self.g)
+        return self._to_affine(_fixed_base_mul(k, table, self.p, self.a))
 
     # -- encoding ---------------------------------------------------------------------------
 
@@ -184,6 +171,185 @@ class Curve:
             if 0 < k < self.n:
                 return k
         raise ValueError("the random source never produced a usable scalar")
+
+
+# -- Jacobian arithmetic (module functions: the hot loops pass p and a as locals) -----------
+
+
+def _double(q: _Jacobian, p: int, a: int) -> _Jacobian:
+    """2·Q; the point at infinity and points with y = 0 double to infinity."""
+    x, y, z = q
+    if z == 0 or y == 0:
+        return _INFINITY
+    yy = y * y % p
+    s = 4 * x * yy % p
+    zz = z * z % p
+    m = (3 * x * x + a * zz * zz) % p
+    x3 = (m * m - 2 * s) % p
+    y3 = (m * (s - x3) - 8 * yy * yy) % p
+    return (x3, y3, 2 * y * z % p)
+
+
+def _add(q1: _Jacobian, q2: _Jacobian, p: int, a: int) -> _Jacobian:
+    """Q1 + Q2 for any inputs, including Q + Q, Q + (-Q) and the point at infinity."""
+    x1, y1, z1 = q1
+    x2, y2, z2 = q2
+    if z1 == 0:
+        return q2
+    if z2 == 0:
+        return q1
+    z1z1 = z1 * z1 % p
+    z2z2 = z2 * z2 % p
+    u1 = x1 * z2z2 % p
+    s1 = y1 * z2 * z2z2 % p
+    hh = (x2 * z1z1 - u1) % p
+    r = (y2 * z1 * z1z1 - s1) % p
+    if hh == 0:
+        # same x: either the same point (double) or opposite points (infinity)
+        return _double(q1, p, a) if r == 0 else _INFINITY
+    h2 = hh * hh % p
+    h3 = hh * h2 % p
+    v = u1 * h2 % p
+    x3 = (r * r - h3 - 2 * v) % p
+    y3 = (r * (v - x3) - s1 * h3) % p
+    return (x3, y3, hh * z1 * z2 % p)
+
+
+def _add_affine(q: _Jacobian, ax: int, ay: int, p: int, a: int) -> _Jacobian:
+    """Q + (ax, ay) with the second point affine (reduced), for any Q."""
+    x, y, z = q
+    if z == 0:
+        return (ax, ay, 1)
+    zz = z * z % p
+    h = ax * zz % p - x  # in (-p, p): zero exactly when the x-coordinates agree
+    r = ay * z * zz % p - y
+    if h == 0:
+        return _double(q, p, a) if r == 0 else _INFINITY
+    hh = h * h % p
+    hhh = h * hh % p
+    v = x * hh % p
+    x3 = (r * r - hhh - 2 * v) % p
+    return (x3, (r * (v - x3) - y * hhh) % p, z * h % p)
+
+
+def _batch_affine(points: list[_Jacobian], p: int) -> list[_Affine] | None:
+    """All points made affine with one inversion (Montgomery's trick); None if one is O."""
+    prefix = []
+    acc = 1
+    for _, _, z in points:
+        if z % p == 0:
+            return None
+        prefix.append(acc)
+        acc = acc * z % p
+    inv = pow(acc, -1, p)
+    out: list[_Affine] = [(0, 0)] * len(points)
+    for i in range(len(points) - 1, -1, -1):
+        x, y, z = points[i]
+        zi = inv * prefix[i] % p  # 1/z_i
+        inv = inv * z % p  # 1/(z_0 … z_{i-1})
+        zi2 = zi * zi % p
+        out[i] = (x * zi2 % p, y * zi2 * zi % p)
+    return out
+
+
+def _double_and_add(k: int, q: _Jacobian, p: int, a: int) -> _Jacobian:
+    """k·Q by plain double-and-add: the fallback when an odd multiple of Q is O."""
+    r = _INFINITY
+    for i in range(k.bit_length() - 1, -1, -1):
+        r = _double(r, p, a)
+        if (k >> i) & 1:
+            r = _add(r, q, p, a)
+    return r
+
+
+def _wnaf(k: int, w: int) -> list[int]:
+    """Width-w non-adjacent form of k > 0, least significant digit first."""
+    digits = []
+    full, half, mask = 1 << w, 1 << (w - 1), (1 << w) - 1
+    while k:
+        if k & 1:
+            d = k & mask
+            if d >= half:
+                d -= full
+            k -= d
+            digits.append(d)
+        else:
+            digits.append(0)
+        k >>= 1
+    return digits
+
+
+def _wnaf_mul(k: int, x: int, y: int, p: int, a: int) -> _Jacobian:
+    """k·(x, y) for k > 0 and a reduced affine point, by width-5 wNAF."""
+    base = (x, y, 1)
+    twice = _double(base, p, a)
+    odd = [base]
+    for _ in range((1 << (_WNAF_WIDTH - 2)) - 1):
+        odd.append(_add(odd[-1], twice, p, a))
+    table = _batch_affine(odd, p)
+    if table is None:  # only a point off the curve can have such a small order
+        return _double_and_add(k, base, p, a)
+    neg = [(tx, -ty % p) for tx, ty in table]
+    digits = _wnaf(k, _WNAF_WIDTH)
+    a_is_m3 = (a + 3) % p == 0
+    # the top digit is positive: start from it instead of doubling infinity
+    X, Y = table[digits[-1] >> 1]
+    Z = 1
+    for i in range(len(digits) - 2, -1, -1):
+        # doubling inlined: it runs once per bit (Z = 0 stays 0, so O doubles to O)
+        yy = Y * Y % p
+        zz = Z * Z % p
+        s = 4 * X * yy % p
+        # m = 3x² + a·z⁴, which is 3(x - z²)(x + z²) when a = -3 (the NIST curves)
+        m = 3 * (X - zz) * (X + zz) % p if a_is_m3 else (3 * X * X + a * zz * zz) % p
+        Z = 2 * Y * Z % p
+        X = (m * m - 2 * s) % p
+        Y = (m * (s - X) - 8 * yy * yy) % p
+        d = digits[i]
+        if d:
+            ax, ay = table[d >> 1] if d > 0 else neg[-d >> 1]
+            X, Y, Z = _add_affine((X, Y, Z), ax, ay, p, a)
+    return (X, Y, Z)
+
+
+def _fixed_base_table(c: Curve) -> list[list[_Affine]] | None:
+    """Rows j·2^(5i)·G for j = 1..16, enough rows for any scalar of n's bit length."""
+    p, a, w = c.p, c.a, _COMB_WIDTH
+    rows = (c.n.bit_length() + 1 + w - 1) // w  # signed digits may carry one extra bit
+    per_row = 1 << (w - 1)
+    flat: list[_Jacobian] = []
+    base: _Jacobian = (c.gx % p, c.gy % p, 1)
+    for _ in range(rows):
+        row = [base, _double(base, p, a)]
+        while len(row) < per_row:
+            row.append(_add(row[-1], base, p, a))
+        flat.extend(row)
+        base = _double(row[-1], p, a)
+    affine = _batch_affine(flat, p)
+    if affine is None:  # G of a tiny order: not a standardized curve's generator
+        return None
+    return [affine[i : i + per_row] for i in range(0, len(affine), per_row)]
+
+
+def _fixed_base_mul(k: int, table: list[list[_Affine]], p: int, a: int) -> _Jacobian:
+    """k·G from its signed 5-bit windows: one mixed addition per non-zero window."""
+    w = _COMB_WIDTH
+    full, half, mask = 1 << w, 1 << (w - 1), (1 << w) - 1
+    q = _INFINITY
+    i = 0
+    while k:
+        d = k & mask
+        if d > half:
+            d -= full
+        k = (k - d) >> w
+        if d > 0:
+            ax, ay = table[i][d - 1]
+            q = _add_affine(q, ax, ay, p, a)
+        elif d < 0:
+            ax, ay = table[i][-d - 1]
+            q = _add_affine(q, ax, p - ay, p, a)
+        i += 1
+    return q
 
 
 def _h(*parts: str) -> int:

@@ -103,3 +103,13 @@ class AccessKeyNotApplicable(ReaderError):
     """The chip offers no protocol that can use the given key (e.g. a CAN for a BAC-only chip)."""
 
     code = "access_key_not_applicable"
+
+
+class ChipAuthenticationFailed(ReaderError):
+    """The chip could not continue secure messaging under Chip Authentication keys.
+
+    Chip Authentication is implicit: a chip without the private key matching DG14 (a
+    clone) fails the first MAC check after the key exchange.
+    """
+
+    code = "chip_authentication_failed"

@@ -255,7 +255,7 @@ def build_chip(
     """Build every file of a CCCD chip and the profile that makes the virtual card serve it.
 
     ``tamper_dg`` alters that data group after the SOD was signed (a forged chip);
-    ``clone`` gives the card an AA key that does not match DG15 (a copied chip).
+    ``clone`` gives the card AA and CA keys that do not match DG15/DG14 (a copied chip).
     """
     c = citizen or sample_citizen(seed)
     pki = pki or TestPki.generate()
@@ -312,6 +312,9 @@ def build_chip(
             else make_key("ec", seed=f"clone-{seed}", curve="P-256")
         )
         notes.append("AA private key does not match DG15 (cloned chip)")
+    if clone and ca_key is not None:  # a copy cannot hold the chip's CA key either
+        ca_key = (ca_key[0], _scalar(f"clone-ca-{seed}", curve_by_id(ca_key[0]).n))
+        notes.append("CA private key does not match DG14 (cloned chip)")
 
     files = {COM.name: Com.for_data_groups(sorted(dgs)).encode(), SOD.name: sod}
     files.update({DATA_GROUPS[n].name: content for n, content in dgs.items()})

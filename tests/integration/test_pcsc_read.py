@@ -10,7 +10,13 @@ import pytest
 from ekyc.cccd.chip import ChipVerdict, verify_chip
 from ekyc.icao.trust_store import TrustStore
 from readers.chip_reader import ChipReader
-from readers.errors import AccessDenied, AccessKeyNotApplicable, CardRemoved, NoCard
+from readers.errors import (
+    AccessDenied,
+    AccessKeyNotApplicable,
+    CardRemoved,
+    ChipAuthenticationFailed,
+    NoCard,
+)
 from readers.kiosk import read_chip
 from readers.pcsc import PcscContext
 from readers.transport import CountingTransport
@@ -73,7 +79,7 @@ def test_bac_only_chip_falls_back_to_bac(insert_card) -> None:  # type: ignore[n
     chip, _, _ = insert_card(seed=6, pace=False)
     result, _ = read_chip(chip.citizen.mrz_key, reader=READER, aa_nonce=NONCE, wait=5)
     assert result.access_protocol == "BAC"
-    assert result.pace_fallback == "EF.CardAccess is absent"
+    assert result.pace_fallback == "EF.CardAccess is absent or unreadable"
     assert "EF.CardAccess" not in result.files
     v = verify_chip(result.files, trusted(chip), NOW, result.aa_nonce, result.aa_signature)
     assert v.verdict is ChipVerdict.VALID
@@ -117,8 +123,16 @@ def test_tampered_data_group_is_forged(insert_card) -> None:  # type: ignore[no-
     assert v.passive.dg_checks[1].status.value == "ok"
 
 
-def test_cloned_chip_fails_active_authentication(insert_card) -> None:  # type: ignore[no-untyped-def]
+def test_cloned_chip_fails_chip_authentication(insert_card) -> None:  # type: ignore[no-untyped-def]
     chip, _, _ = insert_card(seed=10, clone=True)
+    reader = ChipReader(chip.citizen.can)
+    with PcscContext() as ctx, pytest.raises(ChipAuthenticationFailed):
+        reader.read(connect(ctx), aa_nonce=NONCE)
+    assert "EF.SOD" not in reader.complete
+
+
+def test_cloned_chip_fails_active_authentication(insert_card) -> None:  # type: ignore[no-untyped-def]
+    chip, _, _ = insert_card(seed=10, clone=True, chip_auth=False)
     result, _ = read_chip(chip.citizen.can, reader=READER, aa_nonce=NONCE, wait=5)
     v = verify_chip(result.files, trusted(chip), NOW, result.aa_nonce, result.aa_signature)
     assert v.passive.verdict.value == "valid"  # the data is genuine, the chip is not

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec as cec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from readers.ec import STANDARD_CURVES, Curve, InvalidPoint, curve_by_id, curve_by_oid
+from readers.ec import STANDARD_CURVES, Curve, InvalidPoint, Point, curve_by_id, curve_by_oid
 from readers.errors import ProtocolError
 
 CRYPTOGRAPHY_CURVES = {
@@ -136,3 +138,117 @@ def test_scalar_mult_is_linear(k1: int, k2: int) -> None:
     k1, k2 = k1 % c.n or 1, k2 % c.n or 1
     assert c.mul(k1, c.mul_g(k2)) == c.mul(k2, c.mul_g(k1))
     assert c.add(c.mul_g(k1), c.mul_g(k2)) == c.mul_g((k1 + k2) % c.n)
+
+
+# -- the fast multiplication against a textbook affine double-and-add ------------------------
+
+REFERENCE_CURVES = [12, 13, 15, 18]  # P-256, brainpoolP256r1, P-384, P-521
+
+
+def _ref_add(c: Curve, p1: Point, p2: Point) -> Point:
+    """Affine chord-and-tangent addition, independent of readers.ec's Jacobian code."""
+    if p1 is None:
+        return p2
+    if p2 is None:
+        return p1
+    (x1, y1), (x2, y2), p = p1, p2, c.p
+    if x1 == x2 and (y1 + y2) % p == 0:
+        return None
+    if p1 == p2:
+        lam = (3 * x1 * x1 + c.a) * pow(2 * y1, -1, p) % p
+    else:
+        lam = (y2 - y1) * pow(x2 - x1, -1, p) % p
+    x3 = (lam * lam - x1 - x2) % p
+    return (x3, (lam * (x1 - x3) - y1) % p)
+
+
+def _ref_mul(c: Curve, k: int, pt: Point) -> Point:
+    """k·P by left-to-right double-and-add on affine points (k ≥ 0, used unreduced)."""
+    acc: Point = None
+    for bit in bin(k)[2:]:
+        acc = _ref_add(c, acc, acc)
+        if bit == "1":
+            acc = _ref_add(c, acc, pt)
+    return acc
+
+
+def _edge_scalars(c: Curve) -> list[int]:
+    bits = c.n.bit_length()
+    # window boundaries (15..33), n ± small, the longest unreduced scalar (its top signed
+    # window carries), and random ones
+    rnd = random.Random(c.name)
+    return [1, 2, 3, 15, 16, 17, 31, 32, 33, c.n - 2, c.n - 1, (1 << bits) - 1] + [
+        rnd.randrange(1, c.n) for _ in range(3)
+    ]
+
+
+@pytest.mark.parametrize("param_id", REFERENCE_CURVES)
+def test_mul_and_mul_g_match_reference(param_id: int) -> None:
+    c = curve_by_id(param_id)
+    pt = _ref_mul(c, random.Random(param_id).randrange(2, c.n), c.g)
+    assert pt is not None and c.is_on_curve(pt)
+    for k in _edge_scalars(c):
+        want_g = _ref_mul(c, k, c.g)
+        assert c.mul_g(k) == want_g, k  # the cached fixed-base table
+        assert c.mul(k, c.g) == want_g, k  # the variable-base wNAF
+        assert c.mul(k, pt) == _ref_mul(c, k, pt), k
+
+
+@pytest.mark.parametrize("param_id", sorted(EXPECTED))
+def test_every_curve_fixed_and_variable_base_agree(param_id: int) -> None:
+    c = curve_by_id(param_id)
+    mapped = c.with_generator(c.mul_g(5))  # no param_id: mul_g takes the wNAF path
+    for k in (7, 0xC0FFEE << (c.n.bit_length() - 30), c.n - 3):
+        assert c.mul_g(k) == c.mul(k, c.g) == _ref_mul(c, k, c.g)
+        assert mapped.mul_g(k) == c.mul_g(5 * k % c.n)
+
+
+@pytest.mark.parametrize("param_id", REFERENCE_CURVES)
+def test_scalar_edge_cases(param_id: int) -> None:
+    c = curve_by_id(param_id)
+    g, minus_g = c.g, c.negate(c.g)
+    for mul in (c.mul_g, lambda k: c.mul(k, g)):
+        assert mul(0) is None and mul(c.n) is None and mul(2 * c.n) is None
+        assert mul(1) == g and mul(c.n + 1) == g and mul(c.n - 1) == minus_g
+        assert mul(-1) == minus_g and mul(-3) == c.negate(mul(3))
+        long_k = (c.n << 8) + 12345  # longer than n: reduced mod n
+        assert mul(long_k) == mul(12345)
+    assert c.mul(9, None) is None and c.mul(0, None) is None
+    p7 = c.mul_g(7)
+    assert c.add(p7, p7) == c.mul_g(14) and c.add(p7, c.negate(p7)) is None
+    assert c.add(None, None) is None and c.add(c.mul_g(3), c.mul_g(c.n - 3)) is None
+
+
+@pytest.mark.parametrize("param_id", REFERENCE_CURVES)
+def test_wnaf_last_addition_doubles(param_id: int) -> None:
+    # k = n + 2d with d ≡ -n (mod 32): before wNAF's last addition of d·P the accumulator
+    # holds (n + d)·P = d·P, so the mixed addition must turn into a doubling
+    c = curve_by_id(param_id)
+    d = -c.n % 32
+    d = d - 32 if d >= 16 else d
+    k = c.n + 2 * d
+    assert k.bit_length() == c.n.bit_length()  # used unreduced
+    assert c.mul(k, c.g) == _ref_mul(c, 2 * d % c.n, c.g) == c.mul_g(k)
+
+
+def test_points_of_tiny_order_off_the_curve() -> None:
+    # mul does not validate its point: on the curve y² = x³ + ax + b' of a point that is
+    # off the real one, small orders appear; wNAF's odd multiples then hit O (order 3)
+    # and the plain double-and-add fallback must still give the right answer
+    c = curve_by_id(12)
+    p = c.p
+    t = 5
+    x = 3 * t * t % p
+    p3 = (x, (3 * x * x + c.a) * pow(6 * t, -1, p) % p)  # order 3 on its curve
+    assert c.mul(1, p3) == p3 and c.mul(2, p3) == c.negate(p3) and c.mul(3, p3) is None
+    assert c.mul(4, p3) == p3 and c.mul(3 * 1000003, p3) is None
+    p2 = (12345, 0)  # order 2 on its curve
+    assert c.mul(5, p2) == p2 and c.mul(6, p2) is None
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=1, max_value=(1 << 256) - 1))
+def test_random_scalars_match_reference_p256(k: int) -> None:
+    c = curve_by_id(12)
+    want = _ref_mul(c, k % c.n, c.g)
+    assert c.mul_g(k) == want and c.mul(k, c.g) == want
