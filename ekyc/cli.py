@@ -23,6 +23,8 @@ from ekyc.settings import Settings
 from readers.access_key import AccessKey, Can, MrzKey
 from readers.errors import ReaderError
 
+_SUFFIX_MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jp2": "image/jp2"}
+
 
 def _emit(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
@@ -118,12 +120,9 @@ def chip_read(
     out = verification.to_dict()
     if portrait is not None and verification.portrait is not None:
         face = verification.portrait.portrait
-        if (
-            portrait.suffix.lower() in (".jp2", ".j2k", ".jpg", ".jpeg")
-            and face.mime_type.split("/")[1] in portrait.suffix.lower()
-        ):
+        if _SUFFIX_MIME.get(portrait.suffix.lower()) == face.mime_type:
             portrait.write_bytes(face.image)  # the chip's own bytes, untouched
-        else:
+        else:  # another format was asked for: decode (pixel-limited) and re-encode
             verification.portrait.to_image().save(portrait)
         out["portrait"]["written_to"] = str(portrait)
     out["read"] = {
