@@ -8,6 +8,7 @@ otherwise. PC/SC return codes become the typed errors of ``readers.errors``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from readers.apdu import CommandAPDU, ResponseAPDU
@@ -91,25 +92,8 @@ class PcscContext:
             raise NoReader(f"no reader matches {name!r} (attached: {known})")
         return matches[0]
 
-    def wait_for_card(self, reader: str, timeout: float) -> None:
-        """Block until a card is present in ``reader`` or raise NoCard after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
-        state = scard.SCARD_STATE_UNAWARE
-        while True:
-            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            hresult, states = scard.SCardGetStatusChange(self._ctx, left_ms, [(reader, state)])
-            if hresult == scard.SCARD_E_TIMEOUT:
-                raise NoCard(f"no card presented to {reader} within {timeout:g} s")
-            _check(hresult, "waiting for a card")
-            _, event, _ = states[0]
-            if event & scard.SCARD_STATE_PRESENT and not event & scard.SCARD_STATE_MUTE:
-                return
-            state = event & ~scard.SCARD_STATE_CHANGED
-            if time.monotonic() >= deadline:
-                raise NoCard(f"no card presented to {reader} within {timeout:g} s")
-
-    def wait_for_removal(self, reader: str, timeout: float) -> bool:
-        """Block until ``reader`` is empty; False when the card is still there after ``timeout``."""
+    def _wait_for_state(self, reader: str, timeout: float, reached: Callable[[int], bool]) -> bool:
+        """Follow the reader's state changes until ``reached(state)`` or ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         state = scard.SCARD_STATE_UNAWARE
         while True:
@@ -117,13 +101,25 @@ class PcscContext:
             hresult, states = scard.SCardGetStatusChange(self._ctx, left_ms, [(reader, state)])
             if hresult == scard.SCARD_E_TIMEOUT:
                 return False
-            _check(hresult, "waiting for the card to be removed")
+            _check(hresult, f"watching {reader}")
             _, event, _ = states[0]
-            if event & scard.SCARD_STATE_EMPTY:
+            if reached(event):
                 return True
             state = event & ~scard.SCARD_STATE_CHANGED
             if time.monotonic() >= deadline:
                 return False
+
+    def wait_for_card(self, reader: str, timeout: float) -> None:
+        """Block until a card is present in ``reader`` or raise NoCard after ``timeout`` s."""
+        present = scard.SCARD_STATE_PRESENT
+        if not self._wait_for_state(
+            reader, timeout, lambda s: bool(s & present) and not s & scard.SCARD_STATE_MUTE
+        ):
+            raise NoCard(f"no card presented to {reader} within {timeout:g} s")
+
+    def wait_for_removal(self, reader: str, timeout: float) -> bool:
+        """Block until ``reader`` is empty; False when the card is still there after ``timeout``."""
+        return self._wait_for_state(reader, timeout, lambda s: bool(s & scard.SCARD_STATE_EMPTY))
 
     def connect(self, reader: str, exclusive: bool = True) -> PcscTransport:
         share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
