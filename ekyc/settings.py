@@ -23,11 +23,23 @@ class Settings(BaseSettings):
     bridge_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 8000
+    #: user model manifest written by `ekyc models add` (built-in models need none)
+    models_manifest: Path | None = None
+    #: ONNX Runtime execution providers in preference order, comma-separated
+    #: (tensorrt, cuda, cpu or full provider names); CPU is always the last resort
+    onnx_providers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["cpu"])
+    #: intra-op threads per ONNX Runtime session
+    onnx_threads: int = 1
 
     @field_validator("trust_store", mode="before")
     @classmethod
     def _paths(cls, v: object) -> object:
         return [p for p in v.split(os.pathsep) if p] if isinstance(v, str) else v
+
+    @field_validator("onnx_providers", mode="before")
+    @classmethod
+    def _providers(cls, v: object) -> object:
+        return [p.strip() for p in v.split(",") if p.strip()] if isinstance(v, str) else v
 
     @field_validator("bridge_origins", mode="before")
     @classmethod
