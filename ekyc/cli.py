@@ -280,7 +280,7 @@ def models_add(
             path.resolve(),
             kind,
             license_,
-            source,  # type: ignore[arg-type]
+            source,
             name=name,
             preprocessing=preprocessing,
         )
@@ -295,6 +295,184 @@ def models_verify() -> None:
     checks = _registry().verify()
     _emit([{"id": c.id, "path": str(c.path), "ok": c.ok, "problem": c.problem} for c in checks])
     sys.exit(0 if all(c.ok for c in checks) else 1)
+
+
+def _face_engine():  # type: ignore[no-untyped-def]
+    from ekyc.face.pipeline import FaceEngine
+    from models.registry import default_registry
+    from models.session import options_from
+
+    settings = Settings()
+    return FaceEngine.from_registry(
+        default_registry(settings.models_manifest),
+        options_from(settings.onnx_providers, settings.onnx_threads),
+    )
+
+
+def _analysis_json(a: Any) -> dict[str, Any]:
+    subject = a.subject
+    return {
+        "faces": len(a.faces),
+        "subject": None
+        if subject is None
+        else {"box": [round(float(v), 1) for v in subject.box], "score": round(subject.score, 3)},
+        "quality": {
+            "passed": a.quality.passed,
+            "reasons": [
+                {
+                    "code": r.code,
+                    "measured": round(r.measured, 3),
+                    "limit": r.limit,
+                    "message": r.message,
+                }
+                for r in a.quality.reasons
+            ],
+            "measures": {k: round(v, 3) for k, v in a.quality.measures.items()},
+        },
+        "model_ids": {"detector": a.detector_id, "embedder": a.embedder_id},
+        "timings_ms": {k: round(v, 2) for k, v in a.timings_ms.items()},
+    }
+
+
+@main.group()
+def face() -> None:
+    """Face quality and 1:1 matching (ONNX models from the registry)."""
+
+
+@face.command("quality")
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--role", type=click.Choice(["selfie", "portrait"]), default="selfie", show_default=True
+)
+def face_quality(image: Path, role: str) -> None:
+    """Run the quality gate on IMAGE; exit 0 when it passes, 3 when it does not."""
+    try:
+        analysis = _face_engine().analyse_bytes(image.read_bytes(), role)
+    except EkycError as e:
+        _fail(e)
+    _emit(_analysis_json(analysis))
+    sys.exit(0 if analysis.quality.passed else 3)
+
+
+@face.command("compare")
+@click.argument("a", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("b", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--operating-point", help="e.g. fmr_1e-3, fmr_1e-4 (default: the model's)")
+@click.option(
+    "--b-role",
+    type=click.Choice(["selfie", "portrait"]),
+    default="selfie",
+    show_default=True,
+    help="use 'portrait' when B is a chip photo",
+)
+def face_compare(a: Path, b: Path, operating_point: str | None, b_role: str) -> None:
+    """1:1 comparison of the faces in A and B; exit 0 match, 3 no match, 2 error."""
+    import dataclasses
+
+    engine = _face_engine()
+    try:
+        fa = engine.analyse_bytes(a.read_bytes(), "selfie")
+        fb = engine.analyse_bytes(b.read_bytes(), b_role)
+        result = engine.compare(fa, fb, operating_point)
+    except EkycError as e:
+        _fail(e)
+    _emit({**dataclasses.asdict(result), "a": _analysis_json(fa), "b": _analysis_json(fb)})
+    sys.exit(0 if result.matched else 3)
+
+
+@face.command("calibrate")
+@click.argument("pairs", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="threshold file to write (point EKYC_FACE_THRESHOLDS at it)",
+)
+def face_calibrate(pairs: Path | None, out: Path) -> None:
+    """Thresholds at FMR 1e-3 and 1e-4 from PAIRS.csv (path_a,path_b,same)."""
+    from ekyc.face.calibrate import main as calibrate_main
+
+    args = [str(pairs)] if pairs is not None else []
+    sys.exit(calibrate_main([*args, "--out", str(out)]))
+
+
+@main.group()
+def liveness() -> None:
+    """Active + passive liveness, decided as the server decides it."""
+
+
+@liveness.command("challenge")
+def liveness_challenge() -> None:
+    """Issue a challenge (nonce, 2-4 actions, deadline) as JSON."""
+    import time
+
+    from ekyc.face.challenge import issue_challenge
+
+    _emit(issue_challenge(time.time).to_json())
+
+
+@liveness.command("check")
+@click.option(
+    "--challenge",
+    "challenge_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--interval-ms",
+    default=100,
+    show_default=True,
+    help="frame spacing when --timestamps is not given",
+)
+@click.option("--timestamps", help="comma-separated ms since the challenge, one per frame")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="re-check recorded frames as if uploaded at their last timestamp",
+)
+@click.argument(
+    "frames", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def liveness_check(
+    challenge_file: Path,
+    interval_ms: int,
+    timestamps: str | None,
+    offline: bool,
+    frames: tuple[Path, ...],
+) -> None:
+    """Check FRAMES against a challenge; exit 0 live, 3 not live or review, 2 error."""
+    import time
+
+    from ekyc.face.challenge import Challenge, InMemoryChallengeStore
+    from ekyc.face.image import decode_image
+    from ekyc.face.liveness import Frame, check_liveness
+
+    challenge = Challenge.from_json(challenge_file.read_text())
+    stamps = (
+        [int(t) for t in timestamps.split(",")]
+        if timestamps
+        else [i * interval_ms for i in range(len(frames))]
+    )
+    if len(stamps) != len(frames):
+        raise click.BadParameter("one timestamp per frame")
+    try:
+        images = [decode_image(f.read_bytes()) for f in frames]
+    except EkycError as e:
+        _fail(e)
+    engine = _face_engine()
+    store = InMemoryChallengeStore()
+    store.put(challenge)
+    now = (challenge.issued_at_ms + stamps[-1]) / 1000 if offline else time.time()
+    verdict = check_liveness(
+        challenge,
+        [Frame(t, im) for t, im in zip(stamps, images, strict=True)],
+        engine,
+        engine.pad,
+        now,
+        store=store,
+    )
+    _emit({**verdict.to_json(), "offline": offline})
+    sys.exit(0 if verdict.decision == "live" else 3)
 
 
 @main.command("reader-bridge")
