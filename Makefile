@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools fonts-dejavu-core
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools fonts-dejavu-core tesseract-ocr tesseract-ocr-vie
 
 .PHONY: test test-all serve bench lint system-deps clean
 
