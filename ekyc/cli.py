@@ -306,6 +306,7 @@ def _face_engine():  # type: ignore[no-untyped-def]
     return FaceEngine.from_registry(
         default_registry(settings.models_manifest),
         options_from(settings.onnx_providers, settings.onnx_threads),
+        thresholds_path=settings.face_thresholds,
     )
 
 
@@ -369,8 +370,8 @@ def face_compare(a: Path, b: Path, operating_point: str | None, b_role: str) -> 
     """1:1 comparison of the faces in A and B; exit 0 match, 3 no match, 2 error."""
     import dataclasses
 
-    engine = _face_engine()
     try:
+        engine = _face_engine()
         fa = engine.analyse_bytes(a.read_bytes(), "selfie")
         fb = engine.analyse_bytes(b.read_bytes(), b_role)
         result = engine.compare(fa, fb, operating_point)
@@ -457,9 +458,9 @@ def liveness_check(
         raise click.BadParameter("one timestamp per frame")
     try:
         images = [decode_image(f.read_bytes()) for f in frames]
+        engine = _face_engine()
     except EkycError as e:
         _fail(e)
-    engine = _face_engine()
     store = InMemoryChallengeStore()
     store.put(challenge)
     now = (challenge.issued_at_ms + stamps[-1]) / 1000 if offline else time.time()
@@ -512,6 +513,33 @@ def bench() -> None:
     """Benchmark suites (results as JSON and a table)."""
 
 
+@bench.command("face")
+@click.option("--runs", default=30, show_default=True)
+@click.option("--threads", default="1,2", show_default=True, help="intra-op thread counts")
+@click.option("--providers", default="cpu", show_default=True, help="e.g. cuda,cpu")
+@click.option(
+    "--faces-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="face photos (default: ../shared/data/faces)",
+)
+@click.option("--json-out", type=click.Path(path_type=Path), help="write the report here")
+def bench_face(
+    runs: int, threads: str, providers: str, faces_dir: Path | None, json_out: Path | None
+) -> None:
+    """Face stages, 1:1 verify of two 640×480 images, 10-frame liveness."""
+    from benchmarks.face import SHARED, print_report, run
+    from models.session import parse_providers
+
+    report = run(
+        runs=runs,
+        threads=tuple(int(t) for t in threads.split(",")),
+        faces_dir=faces_dir or SHARED / "data" / "faces",
+        providers=parse_providers(providers),
+    )
+    print_report(report)
+    _write_report(report, json_out)
+
+
 @bench.command("chip")
 @click.option("--reads", default=20, show_default=True)
 @click.option("--json-out", type=click.Path(path_type=Path), help="write the report here")
@@ -521,9 +549,13 @@ def bench_chip(reads: int, json_out: Path | None) -> None:
 
     report = run(reads=reads)
     print_report(report)
-    if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(report, indent=2))
+    _write_report(report, json_out)
+
+
+def _write_report(report: dict[str, Any], path: Path | None) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     onnx_providers: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["cpu"])
     #: intra-op threads per ONNX Runtime session
     onnx_threads: int = 1
+    #: face threshold file written by `ekyc face calibrate` (default: the packaged one)
+    face_thresholds: Path | None = None
 
     @field_validator("trust_store", mode="before")
     @classmethod
