@@ -34,7 +34,7 @@ PAD_FILES = {"minifasnet_v2_scale2.7_80x80.onnx": 2.7, "minifasnet_v1se_scale4.0
 
 def _jpeg_640x480(path: Path) -> bytes:
     """The photo centre-cropped to 4:3 and scaled to 640×480, as a camera would send it."""
-    img = cv2.imread(str(path))
+    img = decode_image(path.read_bytes())
     h, w = img.shape[:2]
     if w / h > 4 / 3:
         cw = int(h * 4 / 3)
@@ -135,9 +135,10 @@ def _suite(
 
 
 def _liveness_times(engine: FaceEngine, faces_dir: Path, runs: int) -> list[float]:
-    photo = cv2.imread(str(faces_dir / "obama__obama-480p.jpg"))
+    photo = decode_image((faces_dir / "obama__obama-480p.jpg").read_bytes())
     det = engine.detector.detect(photo)[0]
-    face = synth.frame_from_photo(photo, det.box, tuple(map(float, det.landmarks[2])))
+    nose = (float(det.landmarks[2][0]), float(det.landmarks[2][1]))
+    face = synth.frame_from_photo(photo, det.box, nose)
     actions = (Action.TURN_LEFT, Action.COME_CLOSER)
     frames = [Frame(t, im) for t, im in synth.sequence(face, actions, seed=1)[:10]]
     times = []
