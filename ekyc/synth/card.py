@@ -1,7 +1,7 @@
 """Synthetic CCCD card sides: a guilloche background, headings, a portrait, Vietnamese
 labels and values, a QR code with the card payload and a TD1 MRZ, deterministic from a seed.
 
-Positions come from ``ekyc.synth.layouts`` (the table field extraction also uses), so the
+Positions come from ``ekyc.cccd.layouts`` (the table field extraction also uses), so the
 regions returned are exactly where the values were printed.
 """
 
@@ -19,10 +19,7 @@ import numpy as np
 import segno
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from ekyc.icao.mrz import encode_vn_td1
-from ekyc.synth.chip import Citizen, synthetic_portrait
-from ekyc.synth.fonts import font
-from ekyc.synth.layouts import (
+from ekyc.cccd.layouts import (
     CARD_H,
     CARD_W,
     MRZ_BASELINE,
@@ -34,6 +31,9 @@ from ekyc.synth.layouts import (
     card_layout,
     union,
 )
+from ekyc.icao.mrz import encode_vn_td1
+from ekyc.synth.chip import Citizen, synthetic_portrait
+from ekyc.synth.fonts import font
 
 RGB = tuple[int, int, int]
 INK: RGB = (18, 18, 28)

@@ -15,10 +15,10 @@ from typing import Literal
 
 import numpy as np
 
+from ekyc.cccd.layouts import Box, card_layout
 from ekyc.synth.card import RenderedCard, fit_value, render_card
 from ekyc.synth.chip import synthetic_portrait
 from ekyc.synth.document import RenderedPage, render_a4
-from ekyc.synth.layouts import Box, card_layout
 
 TamperKind = Literal["char", "date", "portrait", "line_removed"]
 KINDS: tuple[TamperKind, ...] = ("char", "date", "portrait", "line_removed")
