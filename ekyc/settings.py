@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -32,6 +32,33 @@ class Settings(BaseSettings):
     onnx_threads: int = 1
     #: face threshold file written by `ekyc face calibrate` (default: the packaged one)
     face_thresholds: Path | None = None
+    #: SQLAlchemy URL: SQLite by default, ``postgresql+psycopg://…`` for several replicas
+    database_url: str = "sqlite:///var/ekyc.db"
+    #: keyring for evidence encryption at rest (JSON or one base64 key); created when missing
+    encryption_key_file: Path | None = Path("var/ekyc-keys.json")
+    #: one base64 AES-256 key instead of the key file
+    encryption_key_b64: SecretStr | None = None
+    #: id of the key given by ``encryption_key_b64`` (or by a key file holding one bare key)
+    encryption_key_id: str = "k1"
+    #: seconds raw evidence is kept after its session ends (0: purged at the next purge pass)
+    retention_evidence_seconds: int = 0
+    #: folder of result-signing keys (PKCS#8 PEM by kid, ``active`` names the signer);
+    #: created with a fresh ES256 key when missing
+    signing_key_dir: Path = Path("var/signing-keys")
+    #: ``iss`` of signed results
+    result_issuer: str = "ekyc"
+    #: seconds a signed result stays valid
+    result_token_seconds: int = 365 * 24 * 3600
+    #: base of the verify link a result QR carries when the token is too long to embed
+    verify_link_base: str = "http://127.0.0.1:8000/v/result"
+    #: decision policy file (default: the packaged ekyc/verification/default_policy.json)
+    policy_file: Path | None = None
+    #: seconds a verification session lives before it expires
+    session_ttl_seconds: int = 30 * 60
+    #: HMAC-SHA256 secret for webhook signatures (webhooks are not sent while unset)
+    webhook_secret: SecretStr | None = None
+    #: seconds one webhook delivery attempt may take
+    webhook_timeout_seconds: float = 5.0
 
     @field_validator("trust_store", mode="before")
     @classmethod
