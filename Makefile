@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools fonts-dejavu-core tesseract-ocr tesseract-ocr-vie
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools fonts-dejavu-core tesseract-ocr tesseract-ocr-vie postgresql
 
 .PHONY: test test-all serve bench lint system-deps clean
 
@@ -26,11 +26,15 @@ $(STAMP): pyproject.toml | system-deps
 	$(BIN)/pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
+# The suite starts pcscd + the virtual card itself; PostgreSQL is a throw-away cluster
+# started here (the same API and store tests then also run against it) and stopped after.
 test: system-deps $(STAMP)
-	$(BIN)/pytest -q
+	@pg=$$(bash .ci/postgres.sh start) || exit 1; eval "$$pg"; trap 'bash .ci/postgres.sh stop >/dev/null 2>&1' EXIT; \
+	  $(BIN)/pytest -q
 
 test-all: system-deps $(STAMP)
-	$(BIN)/pytest -q -m ''
+	@pg=$$(bash .ci/postgres.sh start) || exit 1; eval "$$pg"; trap 'bash .ci/postgres.sh stop >/dev/null 2>&1' EXIT; \
+	  $(BIN)/pytest -q -m ''
 
 serve: $(STAMP)
 	$(BIN)/ekyc serve
