@@ -1,8 +1,14 @@
-"""The FastAPI application: health probes and server-side CCCD chip verification.
+"""The FastAPI application: verification sessions, signed results, stateless helpers.
 
-Routes stay thin: parse, call ``ekyc``, map the result. The server chooses every Active
+Routes stay thin: parse, call ``ekyc``, map the result. Everything a process holds (the
+database, the trust store, the face models, the rate-limit buckets) is built once in the
+lifespan (``api.runtime``); background jobs deliver webhooks, expire and purge.
+
+The stateless chip helper keeps its own flow: the server chooses every Active
 Authentication nonce (``/v1/chip/challenge``); a verify request quotes the challenge id
-and the nonce is spent on first use, so a recorded chip answer cannot be replayed.
+and the nonce is spent on first use, so a recorded chip answer cannot be replayed. Those
+challenges live in this process's memory: behind several replicas, use sessions instead
+(their nonce is in the database).
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
+from api.deps import RuntimeDep, anonymous_limit
 from api.errors import (
     BodyLimitMiddleware,
     ChallengeExpired,
@@ -29,8 +38,10 @@ from api.errors import (
     install_error_handlers,
     problem,
 )
+from api.observability import Metrics, ObservabilityMiddleware, configure_logging
+from api.routes import admin, helpers, results, sessions
+from api.runtime import Runtime, build_runtime, start_jobs, stop_jobs
 from api.schemas import (
-    MAX_REQUEST_BYTES,
     ChallengeResponse,
     VerifyRequest,
     VerifyResponse,
@@ -38,12 +49,16 @@ from api.schemas import (
 )
 from ekyc.cccd.chip import ChipVerification, verify_chip
 from ekyc.errors import MalformedData, UnsupportedData
-from ekyc.icao.trust_store import TrustStore
 from ekyc.settings import Settings
+
+if TYPE_CHECKING:
+    from ekyc.face.pipeline import FaceEngine
 
 Clock = Callable[[], dt.datetime]
 Rng = Callable[[int], bytes]
 
+#: routes taking images: their bodies may be up to ``max_upload_bytes``
+UPLOAD_PATHS = ("/liveness/frames", "/documents", "/v1/faces/compare", "/v1/ocr/card")
 CHALLENGE_TTL = dt.timedelta(minutes=5)
 MAX_CHALLENGES = 10_000
 AA_NONCE_BYTES = 8  # what INTERNAL AUTHENTICATE takes on an eMRTD
@@ -127,32 +142,68 @@ def _portrait_jpeg(result: ChipVerification) -> str | None:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Clock | None = None, rng: Rng = os.urandom
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    rng: Rng = os.urandom,
+    face: FaceEngine | None | str = "load",
 ) -> FastAPI:
-    """Build the API; the trust store named in ``settings`` is loaded once at startup."""
+    """Build the API; ``face`` is an engine, None (no face steps) or "load" (from settings)."""
     settings = settings or Settings()
     now = clock or _utcnow
     challenges = ChallengeStore(now, rng)
+    metrics = Metrics() if settings.metrics_enabled else None
+    configure_logging(settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # a trust store that cannot be read stops startup: TrustStoreError propagates
-        app.state.trust_store = TrustStore.load(*settings.trust_store)
-        yield
+        # blocking work (migrations, model loading) off the loop; errors stop startup
+        rt: Runtime = await run_in_threadpool(build_runtime, settings, now, rng, face, metrics)
+        if metrics is not None:
+            metrics.ready.set(1 if rt.face is not None else 0)
+        app.state.runtime = rt
+        app.state.trust_store = rt.trust_store
+        jobs = start_jobs(rt)
+        try:
+            yield
+        finally:
+            # graceful: the server has stopped taking requests and drained those in flight
+            await stop_jobs(jobs)
+            app.state.runtime = None
+            if rt.sender is not None:
+                rt.sender.close()
+            rt.db.dispose()
 
     app = FastAPI(
         title="ekyc",
-        summary="Biometric eKYC: server-side verification of CCCD chip reads",
+        summary="Biometric eKYC: verification sessions, signed results, chip/face/document checks",
         version="0.1.0",
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    # added last = outermost: the request id exists before the body limit can refuse
-    app.add_middleware(BodyLimitMiddleware, limit=MAX_REQUEST_BYTES)
-    app.add_middleware(RequestIdMiddleware, rng=rng)
 
-    def trust_store() -> TrustStore | None:
-        return getattr(app.state, "trust_store", None)
+    def body_limit(path: str) -> int:
+        if any(path.endswith(p) for p in UPLOAD_PATHS):
+            return settings.max_upload_bytes
+        return settings.max_request_bytes
+
+    # added last = outermost: the request id exists before anything can refuse or log
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, limit_for=body_limit)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Idempotency-Key"],
+            expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed"],
+        )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(RequestIdMiddleware, rng=rng)
+    for router in (sessions.router, results.router, helpers.router, admin.router):
+        app.include_router(router)
+
+    def runtime() -> Runtime | None:
+        return getattr(app.state, "runtime", None)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -161,19 +212,41 @@ def create_app(
 
     @app.get("/readyz", tags=["health"], responses=problem_responses(503))
     def readyz(request: Request) -> Any:
-        """Readiness: the CSCA trust store is loaded and holds at least one CSCA."""
-        store = trust_store()
-        if store is None or len(store) == 0:
+        """Readiness: database reachable, CSCA trust store loaded, face models loaded."""
+        rt = runtime()
+        cscas = len(rt.trust_store) if rt is not None else 0
+        database = rt is not None and rt.db.ping()
+        models = rt is not None and (rt.face is not None or not settings.face_models_enabled)
+        checks = {"database": database, "trust_store": cscas > 0, "models": models}
+        if not all(checks.values()):
+            missing = ", ".join(k for k, ok in checks.items() if not ok)
+            hint = " (set EKYC_TRUST_STORE)" if cscas == 0 else ""
             return problem(
-                request,
-                503,
-                "not_ready",
-                "no CSCA certificate is loaded: set EKYC_TRUST_STORE",
-                cscas=0,
+                request, 503, "not_ready", f"not ready: {missing}{hint}", cscas=cscas, checks=checks
             )
-        return {"status": "ready", "cscas": len(store), "countries": sorted(store.countries)}
+        assert rt is not None
+        return {
+            "status": "ready",
+            "cscas": cscas,
+            "countries": sorted(rt.trust_store.countries),
+            "checks": checks,
+            "face_engine": rt.face is not None,
+        }
 
-    @app.post("/v1/chip/challenge", tags=["chip"], status_code=201)
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        """Prometheus text exposition (this process's counters)."""
+        if metrics is None:
+            return Response(status_code=404)
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.post(
+        "/v1/chip/challenge",
+        tags=["chip"],
+        status_code=201,
+        dependencies=[Depends(anonymous_limit)],
+        responses=problem_responses(429),
+    )
     def chip_challenge() -> ChallengeResponse:
         """Issue a single-use Active Authentication nonce for the chip to sign."""
         c = challenges.issue()
@@ -185,20 +258,26 @@ def create_app(
         "/v1/chip/verify",
         tags=["chip"],
         response_model=VerifyResponse,
-        responses=problem_responses(409, 410, 413, 422),
+        responses=problem_responses(409, 410, 413, 422, 429),
+        dependencies=[Depends(anonymous_limit)],
     )
-    def chip_verify(body: VerifyRequest, include_portrait: bool = False) -> JSONResponse:
+    def chip_verify(
+        body: VerifyRequest, rt: RuntimeDep, include_portrait: bool = False
+    ) -> JSONResponse:
         """Verify raw chip files (Passive + Active Authentication, DG1/DG13 consistency)."""
         nonce = challenges.consume(body.challenge_id)
-        store = trust_store()
-        if store is None:
-            store = TrustStore()
         result = verify_chip(
-            body.file_bytes(), store, now(), aa_nonce=nonce, aa_signature=body.signature_bytes()
+            body.file_bytes(),
+            rt.trust_store,
+            now(),
+            aa_nonce=nonce,
+            aa_signature=body.signature_bytes(),
         )
         out = result.to_dict()
         if include_portrait:
             out["portrait_jpeg"] = _portrait_jpeg(result)
+        if metrics is not None:
+            metrics.outcomes.labels("chip_verify", out["verdict"]).inc()
         return JSONResponse(out)
 
     return app

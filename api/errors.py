@@ -6,6 +6,7 @@ traceback: an unexpected exception is logged with its request id and answered 50
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,6 +29,9 @@ PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+#: the request id of the request being handled (for log records)
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
 #: HTTP status of each domain error code; an unlisted code is a client-data problem (422)
 STATUS_BY_CODE: dict[str, int] = {
     "malformed_data": 422,
@@ -34,8 +39,66 @@ STATUS_BY_CODE: dict[str, int] = {
     "trust_store_error": 503,
     "challenge_expired": 410,
     "challenge_used": 409,
+    # access
+    "unauthorized": 401,
+    "forbidden": 403,
+    "rate_limited": 429,
+    "unsupported_media_type": 415,
+    "payload_too_large": 413,
+    "invalid_idempotency_key": 422,
+    # sessions and steps (ekyc.verification)
+    "session_not_found": 404,
+    "not_found": 404,
+    "session_expired": 410,
+    "session_closed": 409,
+    "step_not_required": 409,
+    "step_already_done": 409,
+    "step_out_of_order": 409,
+    "result_not_ready": 409,
+    "illegal_transition": 409,
+    "concurrent_update": 409,
+    "capability_not_installed": 501,
+    "invalid_input": 422,
+    "unknown_procedure": 422,
+    "unknown_step": 422,
+    "invalid_callback_url": 422,
+    # liveness challenges (ekyc.face.challenge)
+    "nonce_unknown": 422,
+    "session_mismatch": 422,
+    "nonce_replayed": 409,
+    # images (ekyc.face.errors, ekyc.document.errors)
+    "too_many_pixels": 413,
+    "image_too_large": 413,
+    # server-side faults: logged, never explained to the caller
+    "store_error": 500,
+    "decryption_failed": 500,
+    "evidence_integrity_error": 500,
+    "unknown_encryption_key": 500,
+    "encryption_key_error": 500,
+    "signing_key_error": 500,
+    "policy_error": 500,
+    "threshold_file_error": 500,
+    "threshold_not_found": 500,
+    "model_mismatch": 500,
+    "database_unavailable": 503,
+    "not_ready": 503,
+    # models and OCR (models.errors, models.ocr.errors)
+    "model_error": 503,
+    "model_file_missing": 503,
+    "model_integrity": 503,
+    "model_not_registered": 503,
+    "manifest_invalid": 503,
+    "model_hash_mismatch": 503,
+    "ocr_engine_unavailable": 501,
+    "ocr_engine_failed": 500,
+    "ocr_timeout": 504,
 }
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 class ChallengeExpired(EkycError):
@@ -48,6 +111,44 @@ class ChallengeUsed(EkycError):
     """The quoted challenge was already spent: a nonce is single-use."""
 
     code = "challenge_used"
+
+
+class Unauthorized(EkycError):
+    """No API key, or one that is unknown, malformed or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(EkycError):
+    """The key's role may not use this route."""
+
+    code = "forbidden"
+
+
+class RateLimited(EkycError):
+    """The key (or anonymous client) spent its request budget; retry after some seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"rate limit exceeded; retry in {retry_after} s")
+
+
+class UnsupportedMediaType(EkycError):
+    """The body's content type, or an upload's actual bytes, is not one this route takes."""
+
+    code = "unsupported_media_type"
+
+
+class UploadTooLarge(EkycError):
+    """One uploaded file is over its own limit."""
+
+    code = "payload_too_large"
+
+
+class InvalidIdempotencyKey(EkycError):
+    code = "invalid_idempotency_key"
 
 
 class PayloadTooLarge(HTTPException):
@@ -82,11 +183,30 @@ def problem(
 async def _ekyc_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EkycError)
     status = STATUS_BY_CODE.get(exc.code, 422)
-    if status >= 500:
-        log.error("request %s: %s", getattr(request.state, "request_id", "-"), exc)
     if isinstance(exc, MalformedData):
         return problem(request, status, exc.code, exc.reason, file=exc.file, offset=exc.offset)
+    if isinstance(exc, RateLimited):
+        response = problem(request, status, exc.code, str(exc), retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if status >= 500 and status not in (501, 503):
+        # a fault of ours: the log has the detail, the caller gets the request id
+        log.error("request %s: %s: %s", _rid(request), exc.code, exc)
+        return problem(request, status, exc.code, "quote the request id when reporting it")
+    if status >= 500:
+        log.warning("request %s: %s: %s", _rid(request), exc.code, exc)
     return problem(request, status, exc.code, str(exc) or None)
+
+
+def _rid(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "-"))
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("request %s: database unavailable", _rid(request), exc_info=exc)
+    response = problem(request, 503, "database_unavailable", "the database is unavailable")
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -128,6 +248,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EkycError, _ekyc_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
     # Exception is the one place a catch-all is right: Starlette runs it in the outermost
     # middleware after everything else failed, and it must never leak a trace
     app.add_exception_handler(Exception, _internal_error)
@@ -149,6 +270,7 @@ class RequestIdMiddleware:
         rid = text if _SANE_REQUEST_ID.match(text) else self.rng(16).hex()
         # the scope dict is shared downstream, so the error handlers see the id too
         scope.setdefault("state", {})["request_id"] = rid
+        token = request_id_var.set(rid)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -161,7 +283,10 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
 
 
 class BodyLimitMiddleware:
@@ -171,21 +296,25 @@ class BodyLimitMiddleware:
     arrives and ``PayloadTooLarge`` is raised from ``receive``.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, limit_for: Callable[[str], int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.limit_for = limit_for or (lambda _path: limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope.get("path", ""))
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             response = problem(
                 Request(scope),
                 413,
                 "payload_too_large",
-                f"request body is larger than {self.limit} bytes",
+                f"request body is larger than {limit} bytes",
             )
             await response(scope, receive, send)
             return
@@ -196,8 +325,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise PayloadTooLarge(self.limit)
+                if seen > limit:
+                    raise PayloadTooLarge(limit)
             return message
 
         await self.app(scope, counting_receive, send)

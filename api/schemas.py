@@ -121,3 +121,146 @@ class Problem(BaseModel):
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries documenting problem+json bodies."""
     return {s: {"model": Problem, "content": {"application/problem+json": {}}} for s in statuses}
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+StepName = Literal["chip", "liveness", "face_match", "documents"]
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,128}$")]
+
+
+class SessionCreate(BaseModel):
+    """A verification session for a procedure; the policy names its required steps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    procedure: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = Field(
+        description="procedure code, e.g. dang-ky-thuong-tru"
+    )
+    steps: list[StepName] = Field(
+        default_factory=list, max_length=4, description="steps beyond the policy's"
+    )
+    callback_url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None, description="https URL receiving signed webhooks on every state change"
+    )
+    ttl_seconds: int | None = Field(default=None, ge=60, le=24 * 3600)
+
+
+class SessionOut(BaseModel):
+    """A session: state, the AA nonce for the chip, each step's outcome, the decision."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    procedure: str
+    required_steps: list[str]
+    state: str
+    nonce: str = Field(description="8 bytes, base64: the chip signs them in AA")
+    callback_url: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    updated_at: dt.datetime
+    steps: dict[str, dict[str, Any]]
+    decision: dict[str, Any] | None
+
+
+class StepOut(BaseModel):
+    """A step's outcome and the session after it; ``replayed`` for a repeated request id."""
+
+    step: dict[str, Any]
+    session: SessionOut
+    replayed: bool
+
+
+class SessionChipRequest(BaseModel):
+    """Raw chip files and the AA signature over the session nonce."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    files: Annotated[dict[ChipFileName, str], AfterValidator(_files)]
+    aa_signature: Annotated[str | None, AfterValidator(_signature)] = None
+    client_request_id: RequestId | None = None
+
+    def file_bytes(self) -> dict[str, bytes]:
+        """The files decoded (already validated)."""
+        return {n: decode_base64(t, FILE_LIMITS[n]) for n, t in self.files.items()}
+
+    def signature_bytes(self) -> bytes | None:
+        """The AA signature decoded, if any."""
+        sig = self.aa_signature
+        return None if sig is None else decode_base64(sig, AA_SIGNATURE_LIMIT)
+
+
+class FaceMatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client_request_id: RequestId | None = None
+
+
+class ReviewRequest(BaseModel):
+    """A clerk's decision on a session waiting for review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool
+    note: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class ResultOut(BaseModel):
+    session_id: str
+    decision: str
+    token: str = Field(description="compact JWS (ES256 or EdDSA); keys at /.well-known/jwks.json")
+    issued_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(min_length=1, max_length=64_000)]
+
+
+class TokenCheck(BaseModel):
+    valid: bool
+    reason: str | None
+    message: str
+    kid: str | None
+    claims: dict[str, Any] | None
+
+
+# --- keys and audit -----------------------------------------------------------------------
+
+RoleName = Literal["kiosk", "portal", "clerk", "auditor", "admin"]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    role: RoleName
+    rate_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    prefix: str
+    rate_per_minute: int
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class KeyCreated(KeyOut):
+    token: str = Field(description="the bearer token: shown once, never stored")
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str | None
+    action: str
+    session_id: str | None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str

@@ -59,6 +59,37 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     #: seconds one webhook delivery attempt may take
     webhook_timeout_seconds: float = 5.0
+    # --- HTTP API ---------------------------------------------------------------------------
+    #: most bytes of a JSON request body (chip files, steps without images)
+    max_request_bytes: int = 1024 * 1024
+    #: most bytes of a request carrying images (liveness frames, documents, faces, OCR)
+    max_upload_bytes: int = 24 * 1024 * 1024
+    #: most bytes of one uploaded image
+    max_image_bytes: int = 8 * 1024 * 1024
+    #: most pixels of one decoded image
+    max_image_pixels: int = 40_000_000
+    #: requests per minute of a caller without an API key (per client address, per process)
+    anonymous_rate_per_minute: int = 600
+    #: burst size of the per-key token bucket, in seconds of the key's rate
+    rate_burst_seconds: float = 60.0
+    #: serve Prometheus metrics at /metrics
+    metrics_enabled: bool = True
+    #: web origins allowed to call the API from a browser (CORS), comma-separated
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: structured JSON logs on stderr (set false for plain text)
+    log_json: bool = True
+    #: load the face models at startup (liveness, face match, /v1/faces/compare)
+    face_models_enabled: bool = True
+    #: OCR engine for /v1/ocr/card (loaded on first use): default | tesseract
+    ocr_engine: str = "default"
+    #: run the background jobs below in each API process
+    background_jobs: bool = True
+    #: seconds between webhook delivery passes
+    webhook_interval_seconds: float = 5.0
+    #: seconds between sweeps that expire unattended sessions
+    expiry_interval_seconds: float = 30.0
+    #: seconds between purges of raw evidence past its retention
+    purge_interval_seconds: float = 300.0
 
     @field_validator("trust_store", mode="before")
     @classmethod
@@ -73,4 +104,9 @@ class Settings(BaseSettings):
     @field_validator("bridge_origins", mode="before")
     @classmethod
     def _origins(cls, v: object) -> object:
+        return [o.strip() for o in v.split(",") if o.strip()] if isinstance(v, str) else v
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors(cls, v: object) -> object:
         return [o.strip() for o in v.split(",") if o.strip()] if isinstance(v, str) else v

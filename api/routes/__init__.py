@@ -1,0 +1,1 @@
+"""HTTP routers: sessions and steps, results, stateless helpers, keys and audit."""
