@@ -1,18 +1,29 @@
-"""Copy vs original: align each page, compare ink and text, and locate every difference.
+"""Copy vs original: align each page, read every text line on both, and locate every difference.
 
-Per page pair: the copy is registered onto the original (ORB features, ratio test,
-RANSAC homography, then ``findTransformECC`` refinement); both are normalised the way a
-photocopy needs (grey, background divided out, median denoise, dark-ink threshold) and
-their ink compared with a small tolerance, so noise, contrast and 1-px misalignment are not
-differences. Strokes missing from the copy are ``content_removed``, strokes only in the
-copy ``content_added``, both at once ``text_changed``; with an OCR engine, every line of the
-original is read on both images and a differing line reports both strings. A portrait
-region (``regions["portrait"]``) is judged by the face comparer when given, else by
-structure correlation. Boxes are ``(x, y, w, h)`` in the original page's pixels.
+Per page pair the copy is registered onto the original (ORB features, ratio test, RANSAC
+homography, then ``findTransformECC`` refinement) and warped into the original's pixels.
+
+Text lines (the caller's regions, one box per printed line, e.g. ``card_regions``; else the
+OCR detector's lines on the original) are judged by OCR first: each line is read on the
+original and, through the same quad, on the aligned copy (``read_lines``), and the normalised
+strings compared. OCR alone misreads now and then, so a differing reading is reported only
+when the line's ink agrees (some changed strokes inside the line after tone matching), and
+ink alone reports a line only when a large share of it changed (a removed line). Lines under
+glare on the copy (bright, washed-out ink) are not judged: they make the page UNREADABLE
+(why ``glare``) unless something else already differs.
+
+Everything else on the page (stamps, headings, removed or added marks) is compared as ink:
+both pages flattened (background divided out), the copy's tones matched to the original's per
+tile (a photocopier's grey, contrast and faded red ink are not differences), and darkness on
+one side beyond the other's neighbourhood kept when it forms a large blob. A portrait is
+judged by the face comparer when given, else by structure correlation plus its levels seen
+through the copy's tone curve (measured on the card around it). Boxes are ``(x, y, w, h)``
+in the original page's pixels.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -20,6 +31,7 @@ from typing import Literal, Protocol
 import cv2
 import numpy as np
 
+from ekyc.cccd.layouts import Model, Side, card_layout
 from ekyc.document import normalise
 
 Verdict = Literal["MATCH", "MISMATCH", "UNREADABLE"]
@@ -32,12 +44,18 @@ Reason = Literal[
     "different_document",
     "graphic_changed",
 ]
-#: regions compared as pictures (structure correlation), not as ink
+#: regions compared as pictures (structure correlation), not as ink or text
 GRAPHICS = ("portrait", "emblem", "seal", "chip", "fingerprint")
+#: regions compared as ink only (no text to read)
+INK_ONLY = ("qr", "mrz")
 
 
 def _is_graphic(name: str) -> bool:
     return name.split(".")[0] in GRAPHICS
+
+
+def _is_text_line(name: str) -> bool:
+    return not _is_graphic(name) and name.split(".")[0] not in INK_ONLY
 
 
 Box = tuple[int, int, int, int]
@@ -61,21 +79,36 @@ class OcrLike(Protocol):
 
 @dataclass(frozen=True)
 class CompareSettings:
-    """Thresholds of the comparison (pixels are at the working scale)."""
+    """Thresholds of the comparison (pixels are at the working scale).
+
+    Tuned on benchmark seeds 10_000+ (``benchmarks/copy_compare.py``), reported on seeds 0+.
+    """
 
     work_side: int = 1400  # long side the pages are compared at
     tolerance_px: int = 1  # ink this close in the other image is not a difference
     ink_delta: int = 60  # darkness (0–255) one side must exceed the other's by
+    tile_px: int = 96  # tone matching is local to tiles of this size
     min_diff_px: int = 18  # a difference blob smaller than this is noise
     min_box_px: int = 40  # a grouped difference smaller than this is noise
+    page_min_box_px: int = 150  # off the text lines, a difference needs this many pixels
     group_px: tuple[int, int] = (15, 7)  # blobs this close (x, y) form one difference
     margin_fraction: float = 0.015  # page border ignored (crop and warp edges)
     min_inliers: int = 20
     min_copy_features: int = 60  # fewer: the copy is too blank or blurry to align
     blank_std: float = 6.0
-    blur_ratio: float = 0.12  # copy sharpness / original sharpness below this: too blurry
+    blur_ratio: float = 0.04  # copy sharpness / original sharpness below this: too blurry
     portrait_min_ncc: float = 0.55
     graphic_min_ncc: float = 0.5
+    # a line's changed ink, in "characters" (changed px / (0.06 × line height²))
+    ocr_confirm_chars: float = 0.2  # an OCR difference needs at least this much changed ink
+    ink_alone_chars: float = 4.0  # this much changed ink flags a line whatever OCR says
+    ink_only_chars: float = 1.0  # without OCR, this much changed ink flags a line
+    glare_level: float = 240.0  # copy paper this bright (0–255) may be glare
+    glare_excess: float = 8.0  # ... and this many levels above what the page's lighting predicts
+    glare_share: float = 0.25  # a line this much under glare is not judged
+    grey_copy_spread: float = 1.5  # colour spread below this: a grey copy (photocopy)
+    portrait_max_delta: float = 12.0  # portrait level error (0–255) above this: another face
+    portrait_max_delta_grey: float = 20.0  # the same for a grey copy (a copier's steep curve)
 
 
 @dataclass(frozen=True)
@@ -92,6 +125,19 @@ class Difference:
 
 
 @dataclass(frozen=True)
+class LineCheck:
+    """The evidence gathered on one text line (kept for audit and threshold tuning)."""
+
+    region: str
+    box: Box
+    original_text: str | None
+    copy_text: str | None
+    ink_chars: float  # changed ink inside the line, in characters
+    glare: float  # share of the line under glare on the copy
+    flagged: bool
+
+
+@dataclass(frozen=True)
 class PageResult:
     """The verdict of one page pair, with the heatmap (BGR, original page size)."""
 
@@ -101,6 +147,8 @@ class PageResult:
     heatmap: np.ndarray
     why: str | None = None  # reason code when UNREADABLE
     homography: np.ndarray | None = None  # copy → original page pixels
+    lines: list[LineCheck] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,6 +177,25 @@ class CopyVerdict:
         return np.vstack(rows)
 
 
+def card_regions(model: Model, side: Side) -> dict[str, Box]:
+    """Regions of a card side for ``compare_documents``: one box per printed value line."""
+    lay = card_layout(model, side)
+    out: dict[str, Box] = {}
+    for f in lay.fields:
+        if len(f.lines) == 1:
+            out[f.name] = f.lines[0]
+        else:
+            out.update({f"{f.name}.{i + 1}": b for i, b in enumerate(f.lines)})
+    for name in ("portrait", "emblem", "seal", "chip", "qr"):
+        box = getattr(lay, name)
+        if box is not None:
+            out[name] = box
+    out.update({f"fingerprint.{i + 1}": b for i, b in enumerate(lay.fingerprints)})
+    if lay.mrz is not None:
+        out.update({f"mrz.{i + 1}": b for i, b in enumerate(lay.mrz)})
+    return out
+
+
 # --- preparation ------------------------------------------------------------------------------
 
 
@@ -141,7 +208,9 @@ def _grey(image: np.ndarray) -> np.ndarray:
 
 
 def _bgr(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[..., :3]
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return np.ascontiguousarray(image[..., :3])
 
 
 def _resize_long(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
@@ -157,7 +226,9 @@ def _valid_image(image: object) -> bool:
         isinstance(image, np.ndarray)
         and image.dtype == np.uint8
         and image.ndim in (2, 3)
+        and (image.ndim == 2 or image.shape[2] in (1, 3, 4))
         and min(image.shape[:2]) >= 32
+        and max(image.shape[:2]) <= 10_000
     )
 
 
@@ -175,14 +246,9 @@ def normalise_photometric(grey: np.ndarray) -> np.ndarray:
 
 def _ink(grey: np.ndarray) -> np.ndarray:
     """Dark ink (bool) of a page: Otsu on the flattened page, clamped to a strict range."""
-    return _ink_levels(normalise_photometric(grey))[0]
-
-
-def _ink_levels(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(surely ink, not surely paper) of a flattened page; the band between is undecided."""
+    flat = normalise_photometric(grey)
     t, _ = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    dark = min(max(t, 90.0), 160.0)
-    return flat < dark, flat < 215
+    return flat < min(max(t, 90.0), 160.0)
 
 
 def _sharpness(grey: np.ndarray) -> float:
@@ -272,14 +338,12 @@ def _refine_ecc(original: np.ndarray, copy: np.ndarray, h: np.ndarray) -> np.nda
     return np.linalg.inv(refine) @ h
 
 
-# --- differences ------------------------------------------------------------------------------
+# --- ink differences --------------------------------------------------------------------------
 
 
-def _boxes(mask: np.ndarray, min_px: int) -> list[tuple[Box, int]]:
-    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    return [
-        ((int(x), int(y), int(w), int(h)), int(a)) for x, y, w, h, a in stats[1:] if a >= min_px
-    ]
+def _boxes(mask: np.ndarray) -> list[Box]:
+    _, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return [(int(x), int(y), int(w), int(h)) for x, y, w, h, _a in stats[1:]]
 
 
 def _match_tones(source: np.ndarray, reference: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -292,17 +356,46 @@ def _match_tones(source: np.ndarray, reference: np.ndarray, valid: np.ndarray) -
     return cv2.LUT(source, lut)
 
 
+def match_tones_tiled(
+    source: np.ndarray, reference: np.ndarray, valid: np.ndarray, tile: int
+) -> np.ndarray:
+    """Histogram matching per tile (with a half-tile apron), so tone drift across a page,
+    uneven light and faded colour inks are matched where they are."""
+    out = _match_tones(source, reference, valid)
+    h, w = source.shape[:2]
+    apron = tile // 2
+    for y in range(0, h, tile):
+        for x in range(0, w, tile):
+            ys = slice(max(y - apron, 0), min(y + tile + apron, h))
+            xs = slice(max(x - apron, 0), min(x + tile + apron, w))
+            v = valid[ys, xs]
+            if v.sum() < tile * tile // 4:
+                continue
+            matched = _match_tones(source[ys, xs], reference[ys, xs], v)
+            iy, ix = y - ys.start, x - xs.start
+            out[y : y + tile, x : x + tile] = matched[iy : iy + tile, ix : ix + tile]
+    return out
+
+
+@dataclass(frozen=True)
+class _InkDiff:
+    removed: np.ndarray  # uint8 0/1, ink of the original missing from the copy
+    added: np.ndarray  # uint8 0/1, ink only on the copy
+    o_dark: np.ndarray  # original darkness (0 paper .. 255 ink)
+    c_dark: np.ndarray  # copy darkness, tone-matched to the original
+
+
 def _ink_differences(
-    o_flat: np.ndarray, c_flat: np.ndarray, valid: np.ndarray, s: CompareSettings
-) -> tuple[list[tuple[Box, Reason, int]], np.ndarray]:
-    # Darkness maps, lightly blurred so a sharp original and a soft copy meet halfway; the
-    # copy's tones are matched to the original's (a copier's contrast and grey are not
-    # differences). A difference is darkness on one side beyond the darkest of the other
-    # side's neighbourhood (the tolerance absorbs misalignment and stroke thickening).
-    o_dark = 255 - cv2.GaussianBlur(o_flat, (0, 0), 1.0)
-    c_dark = 255 - cv2.GaussianBlur(c_flat, (0, 0), 1.0)
+    o_grey: np.ndarray, c_grey: np.ndarray, valid: np.ndarray, s: CompareSettings
+) -> _InkDiff:
+    # Darkness maps of the flattened pages, lightly blurred so a sharp original and a soft copy
+    # meet halfway; the copy's tones matched to the original's per tile. A difference is
+    # darkness on one side beyond the darkest of the other side's neighbourhood (the tolerance
+    # absorbs misalignment and stroke thickening).
+    o_dark = 255 - cv2.GaussianBlur(normalise_photometric(o_grey), (0, 0), 1.0)
+    c_dark = 255 - cv2.GaussianBlur(normalise_photometric(c_grey), (0, 0), 1.0)
     mask = valid.astype(bool)
-    c_dark = _match_tones(c_dark, o_dark, mask)
+    c_dark = match_tones_tiled(c_dark, o_dark, mask, s.tile_px)
     k = np.ones((2 * s.tolerance_px + 1,) * 2, np.uint8)
     added_level = cv2.subtract(c_dark, cv2.dilate(o_dark, k))
     removed_level = cv2.subtract(o_dark, cv2.dilate(c_dark, k))
@@ -312,42 +405,173 @@ def _ink_differences(
     opener = np.ones((2, 2), np.uint8)
     removed = cv2.morphologyEx(removed, cv2.MORPH_OPEN, opener)
     added = cv2.morphologyEx(added, cv2.MORPH_OPEN, opener)
-    keep = np.zeros_like(removed)
-    for m in (removed, added):
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-        big = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= s.min_diff_px)
-        big = big[big > 0]
-        keep |= np.isin(labels, big).astype(np.uint8)
-    removed &= keep
-    added &= keep
+    return _InkDiff(removed, added, o_dark, c_dark)
+
+
+def _keep_blobs(m: np.ndarray, min_px: int) -> np.ndarray:
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    big = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= min_px)
+    return np.isin(labels, big[big > 0]).astype(np.uint8)
+
+
+def _page_differences(
+    diff: _InkDiff, exclude: np.ndarray, s: CompareSettings
+) -> list[tuple[Box, Reason, int]]:
+    """Grouped ink differences off the text lines and graphics (stamps, marks, headings)."""
+    keep = 1 - exclude
+    removed = _keep_blobs(diff.removed & keep, s.min_diff_px)
+    added = _keep_blobs(diff.added & keep, s.min_diff_px)
     gx, gy = s.group_px
     grouped = cv2.dilate(removed | added, np.ones((gy, gx), np.uint8))
     found: list[tuple[Box, Reason, int]] = []
-    for (x, y, w, h), _ in _boxes(grouped, 1):
+    for x, y, w, h in _boxes(grouped):
         r = int(removed[y : y + h, x : x + w].sum())
         a = int(added[y : y + h, x : x + w].sum())
-        if r + a < s.min_box_px:
+        if r + a < s.page_min_box_px:
             continue
-        reason: Reason
-        if r > 4 * a:
-            reason = "content_removed"
-        elif a > 4 * r:
-            reason = "content_added"
-        else:
-            reason = "text_changed"
-        found.append(((x, y, w, h), reason, r + a))
-    return found, (removed | added).astype(bool)
+        found.append(((x, y, w, h), _ink_reason(r, a), r + a))
+    return found
 
 
-def _structure_ncc(a: np.ndarray, b: np.ndarray) -> float:
-    size = (64, 80)
-    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
-    x = cv2.GaussianBlur(clahe.apply(cv2.resize(_grey(a), size)), (5, 5), 0).astype(np.float32)
-    y = cv2.GaussianBlur(clahe.apply(cv2.resize(_grey(b), size)), (5, 5), 0).astype(np.float32)
-    x -= x.mean()
-    y -= y.mean()
-    d = float(np.sqrt((x * x).sum() * (y * y).sum()))
-    return float((x * y).sum() / d) if d > 0 else 0.0
+def _ink_reason(removed: int, added: int) -> Reason:
+    if removed > 4 * added:
+        return "content_removed"
+    if added > 4 * removed:
+        return "content_added"
+    return "text_changed"
+
+
+# --- text lines -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Line:
+    region: str
+    box: Box  # original page pixels
+    quad: np.ndarray  # original page pixels
+
+
+def _box_quad(box: Box) -> np.ndarray:
+    x, y, w, h = box
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+
+
+def _quad_box(quad: np.ndarray) -> Box:
+    q = np.asarray(quad, np.float32).reshape(-1, 2)
+    x0, y0 = q.min(axis=0)
+    x1, y1 = q.max(axis=0)
+    return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Equal letters and digits after NFC and case folding (OCR's spaces and stray
+    punctuation vary; a forger's edit changes a letter or a digit)."""
+    return _alnum(a) == _alnum(b)
+
+
+def _alnum(value: str) -> str:
+    return "".join(ch for ch in normalise.text(value) if ch.isalnum())
+
+
+def _flatten_bgr(image: np.ndarray) -> np.ndarray:
+    """Each channel divided by its local background: glare and uneven light flattened for OCR."""
+    k = max(15, (min(image.shape[:2]) // 20) | 1)
+    out = np.empty_like(image)
+    for c in range(3):
+        ch = image[:, :, c]
+        background = cv2.medianBlur(cv2.dilate(ch, np.ones((7, 7), np.uint8)), k)
+        out[:, :, c] = cv2.divide(ch, np.maximum(background, 1), scale=245)
+    return out
+
+
+def _line_evidence(
+    line: _Line, diff: _InkDiff, f: float, glare_map: np.ndarray, s: CompareSettings
+) -> tuple[float, float]:
+    """(changed ink in characters, share of the line under glare) inside one line."""
+    x, y, w, h = (round(v * f) for v in line.box)
+    hh, ww = diff.removed.shape
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, ww), min(y + h, hh)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0, 0.0
+    changed = int(diff.removed[y0:y1, x0:x1].sum() + diff.added[y0:y1, x0:x1].sum())
+    chars = changed / (0.06 * max(y1 - y0, 8) ** 2)
+    return chars, float(glare_map[y0:y1, x0:x1].mean())
+
+
+def _background(grey: np.ndarray) -> np.ndarray:
+    k = max(15, (min(grey.shape) // 20) | 1)
+    return cv2.medianBlur(cv2.dilate(grey, np.ones((7, 7), np.uint8)), k).astype(np.float32)
+
+
+def glare_mask(
+    o_grey: np.ndarray, c_grey: np.ndarray, valid: np.ndarray, s: CompareSettings
+) -> np.ndarray:
+    """Where the aligned copy's paper is much brighter than the original's, beyond the smooth
+    (planar) lighting difference of the whole page, and near white: a light reflection."""
+    bg_c, bg_o = _background(c_grey), _background(o_grey)
+    ratio = bg_c / np.maximum(bg_o, 1.0)
+    ys, xs = np.nonzero(valid)
+    if ys.size < 100:
+        return np.zeros_like(valid, bool)
+    step = max(1, ys.size // 20000)
+    a = np.stack([xs[::step], ys[::step], np.ones_like(xs[::step])], axis=1).astype(np.float64)
+    r = ratio[ys[::step], xs[::step]].astype(np.float64)
+    keep = np.ones(r.size, bool)
+    for _ in range(3):  # refit without the bright outliers, so glare does not lift the plane
+        coef, *_ = np.linalg.lstsq(a[keep], r[keep], rcond=None)
+        keep = r < (a @ coef) * 1.03
+        if keep.sum() < 50:
+            break
+    yy, xx = np.mgrid[0 : ratio.shape[0], 0 : ratio.shape[1]]
+    plane = coef[0] * xx + coef[1] * yy + coef[2]
+    # measured in levels: glare saturates the paper, so its ratio is capped near 255 / paper
+    excess = bg_c - plane * bg_o
+    return (excess > s.glare_excess) & (bg_c >= s.glare_level) & valid.astype(bool)
+
+
+def _portrait_score(
+    o_bgr: np.ndarray, c_bgr: np.ndarray, box: Box, s: CompareSettings
+) -> tuple[float, bool]:
+    """How far the copy's portrait is from the original's seen through the copy's tone curve.
+
+    The curve (per channel, or grey for a grey copy) is the median copy level per original
+    level over the card around the portrait, so a swapped face of the same shape but another
+    skin and background shows up even when a copier changed every tone."""
+    x, y, w, h = box
+    oh, ow = o_bgr.shape[:2]
+    o = cv2.GaussianBlur(o_bgr, (0, 0), 2)
+    c = cv2.GaussianBlur(c_bgr, (0, 0), 2)
+    near = np.zeros((oh, ow), bool)
+    near[max(y - h, 0) : y + 2 * h, max(x - w, 0) : x + 2 * w] = True
+    m = int(0.03 * max(oh, ow))
+    near[:m] = near[-m:] = False
+    near[:, :m] = near[:, -m:] = False
+    near[max(y - 6, 0) : y + h + 6, max(x - 6, 0) : x + w + 6] = False
+    spread = np.abs(c.astype(np.int16) - c.mean(axis=2, keepdims=True).astype(np.int16))
+    colour = float(spread[near].mean()) > s.grey_copy_spread
+    o_ch = [o[:, :, i] for i in range(3)] if colour else [_grey(o)]
+    c_ch = [c[:, :, i] for i in range(3)] if colour else [_grey(c)]
+    inner = (slice(y + 8, y + h - 8), slice(x + 8, x + w - 8))
+    worst = 0.0
+    for a, b in zip(o_ch, c_ch, strict=True):
+        levels = a[near].astype(np.int32) // 8
+        seen = b[near].astype(np.float32)
+        xs, ys = [], []
+        for k in range(32):
+            sel = seen[levels == k]
+            if sel.size >= 30:
+                xs.append(k * 8 + 4)
+                ys.append(float(np.median(sel)))
+        if len(xs) < 2:
+            continue
+        lut = np.interp(np.arange(256), xs, np.maximum.accumulate(ys)).astype(np.float32)
+        pred = cv2.resize(lut[a[inner]], (12, 16), interpolation=cv2.INTER_AREA)
+        got = cv2.resize(b[inner].astype(np.float32), (12, 16), interpolation=cv2.INTER_AREA)
+        worst = max(worst, float(np.median(np.abs(pred - got))))
+    return worst, colour
+
+
+# --- page comparison --------------------------------------------------------------------------
 
 
 def _overlap(a: Box, b: Box) -> int:
@@ -365,11 +589,15 @@ def _scale_box(box: Box, f: float) -> Box:
     return (round(box[0] * f), round(box[1] * f), round(box[2] * f), round(box[3] * f))
 
 
-def _quad_box(quad: np.ndarray) -> Box:
-    q = np.asarray(quad, np.float32).reshape(-1, 2)
-    x0, y0 = q.min(axis=0)
-    x1, y1 = q.max(axis=0)
-    return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+def _structure_ncc(a: np.ndarray, b: np.ndarray) -> float:
+    size = (64, 80)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4))
+    x = cv2.GaussianBlur(clahe.apply(cv2.resize(_grey(a), size)), (5, 5), 0).astype(np.float32)
+    y = cv2.GaussianBlur(clahe.apply(cv2.resize(_grey(b), size)), (5, 5), 0).astype(np.float32)
+    x -= x.mean()
+    y -= y.mean()
+    d = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / d) if d > 0 else 0.0
 
 
 def _heatmap(copy_aligned: np.ndarray, diff: np.ndarray, boxes: list[Box]) -> np.ndarray:
@@ -383,21 +611,27 @@ def _heatmap(copy_aligned: np.ndarray, diff: np.ndarray, boxes: list[Box]) -> np
 
 
 def _unreadable(page: int, why: str, shape: tuple[int, ...], image: object) -> PageResult:
-    heat = _bgr(image) if _valid_image(image) else np.zeros((*shape[:2], 3), np.uint8)
+    heat = _bgr(image) if _valid_image(image) else np.zeros((*shape[:2], 3), np.uint8)  # type: ignore[arg-type]
     return PageResult(page, "UNREADABLE", [], heat.copy(), why)
 
 
-def _ocr_lines(ocr: OcrLike, original: np.ndarray, copy: np.ndarray) -> list[tuple[Box, str, str]]:
-    """(box, original text, copy text) for each line of the original whose text differs."""
-    lines = [b for b in ocr.read(original) if b.text.strip()]
-    if not lines:
-        return []
-    read = ocr.read_lines(copy, [b.quad for b in lines])
-    out = []
-    for o, c in zip(lines, read, strict=True):
-        if normalise.text(o.text) != normalise.text(c.text):
-            out.append((_quad_box(o.quad), o.text, c.text))
-    return out
+def _text_lines(
+    ocr: OcrLike | None, original: np.ndarray, regions: Mapping[str, Box]
+) -> tuple[list[_Line], list[str]]:
+    """The lines to judge as text, and the original's readings (None without OCR)."""
+    named = [
+        _Line(name, b, _box_quad(b))
+        for name, b in regions.items()
+        if _is_text_line(name) and b[2] > 0 and b[3] > 0
+    ]
+    if ocr is None:
+        return named, []
+    if named:
+        read = ocr.read_lines(original, [ln.quad for ln in named])
+        return named, [t.text for t in read]
+    found = [t for t in ocr.read(original) if t.text.strip()]
+    lines = [_Line(f"line{i}", _quad_box(t.quad), t.quad) for i, t in enumerate(found)]
+    return lines, [t.text for t in found]
 
 
 def compare_page(
@@ -409,17 +643,22 @@ def compare_page(
     face: FaceComparer | None = None,
     regions: Mapping[str, Box] | None = None,
     settings: CompareSettings | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> PageResult:
     """Compare one copy page with its original page (see the module docstring)."""
+    tick = clock or time.perf_counter
+    timings: dict[str, float] = {}
+    t0 = tick()
     s = settings or CompareSettings()
     regions = dict(regions or {})
     if not _valid_image(original):
         return _unreadable(page, "original_invalid", (1, 1), copy)
     if not _valid_image(copy):
         return _unreadable(page, "copy_invalid", original.shape, original)
-    oh, ow = original.shape[:2]
-    o_work, f = _resize_long(_grey(original), min(s.work_side, max(oh, ow)))
-    c_work, fc = _resize_long(_grey(copy), int(max(o_work.shape) * 1.25))
+    o_bgr, c_bgr = _bgr(original), _bgr(copy)
+    oh, ow = o_bgr.shape[:2]
+    o_work, f = _resize_long(_grey(o_bgr), min(s.work_side, max(oh, ow)))
+    c_work, fc = _resize_long(_grey(c_bgr), int(max(o_work.shape) * 1.25))
     if _is_blank(c_work, s):
         return _unreadable(page, "blank_page", original.shape, copy)
     if _is_blank(o_work, s):
@@ -428,92 +667,109 @@ def compare_page(
     if al.homography is None:
         assert al.why is not None
         if al.why == "different_document":
-            heat = _bgr(original).copy()
             whole = Difference(page, "page", (0, 0, ow, oh), "different_document")
-            return PageResult(page, "MISMATCH", [whole], heat, None)
+            return PageResult(page, "MISMATCH", [whole], o_bgr.copy(), None)
         return _unreadable(page, al.why, original.shape, copy)
     wh, ww = o_work.shape[:2]
     aligned = cv2.warpPerspective(
         c_work, al.homography, (ww, wh), flags=cv2.INTER_LINEAR, borderValue=255
     )
-    covered = (
-        cv2.warpPerspective(
-            np.full_like(c_work, 255), al.homography, (ww, wh), flags=cv2.INTER_NEAREST
-        )
-        > 0
+    covered = cv2.warpPerspective(
+        np.full_like(c_work, 255), al.homography, (ww, wh), flags=cv2.INTER_NEAREST
     )
+    back = 1.0 / f
+    h_full = np.diag([back, back, 1.0]) @ al.homography @ np.diag([fc, fc, 1.0])
+    copy_full = cv2.warpPerspective(
+        c_bgr, h_full, (ow, oh), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)
+    )
+    timings["align"] = (tick() - t0) * 1000
     if _sharpness(aligned) < s.blur_ratio * _sharpness(o_work):
         return _unreadable(page, "too_blurry", original.shape, copy)
+
+    t1 = tick()
+    lines, o_texts = _text_lines(ocr, o_bgr, regions)
+    c_texts: list[str] = []
+    if ocr is not None and lines:
+        c_texts = [
+            t.text for t in ocr.read_lines(_flatten_bgr(copy_full), [ln.quad for ln in lines])
+        ]
+    timings["ocr"] = (tick() - t1) * 1000
+
+    t2 = tick()
     m = int(s.margin_fraction * max(wh, ww))
     valid = np.zeros((wh, ww), np.uint8)
     valid[m : wh - m, m : ww - m] = 1
-    valid &= cv2.erode(covered.astype(np.uint8), np.ones((9, 9), np.uint8))
-    work_regions = {k: _scale_box(b, f) for k, b in regions.items()}
-    for name, (x, y, w, h) in work_regions.items():
+    valid &= np.asarray(
+        cv2.erode((covered > 0).astype(np.uint8), np.ones((9, 9), np.uint8)), np.uint8
+    )
+    diff = _ink_differences(o_work, aligned, valid, s)
+    exclude = np.zeros((wh, ww), np.uint8)  # text lines and graphics: judged on their own
+    for name, box in regions.items():
         if _is_graphic(name):
-            valid[max(y - 4, 0) : y + h + 4, max(x - 4, 0) : x + w + 4] = 0
-    found, diff = _ink_differences(
-        normalise_photometric(o_work), normalise_photometric(aligned), valid, s
-    )
-    back = 1.0 / f
-    differences = [
-        Difference(page, _region_of(_scale_box(b, back), regions), _scale_box(b, back), r, score=n)
-        for b, r, n in found
-    ]
-    copy_full = cv2.warpPerspective(
-        _bgr(copy),
-        np.diag([back, back, 1.0]) @ al.homography @ np.diag([fc, fc, 1.0]),
-        (ow, oh),
-        flags=cv2.INTER_LINEAR,
-        borderValue=(255, 255, 255),
-    )
-    if ocr is not None:
-        differences = _merge_text(
-            differences, _ocr_lines(ocr, _bgr(original), copy_full), page, regions
-        )
+            x, y, w, h = _scale_box(box, f)
+            exclude[max(y - 4, 0) : y + h + 4, max(x - 4, 0) : x + w + 4] = 1
+
+    glare = glare_mask(o_work, aligned, valid, s)
+    differences: list[Difference] = []
+    checks: list[LineCheck] = []
+    glare_lines: list[str] = []
+    for i, ln in enumerate(lines):
+        x, y, w, h = _scale_box(ln.box, f)
+        exclude[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = 1
+        chars, glare_share = _line_evidence(ln, diff, f, glare, s)
+        o_text = o_texts[i] if o_texts else None
+        c_text = c_texts[i] if c_texts else None
+        if o_text is None or c_text is None:  # no OCR: ink alone, at a lower bar
+            text_differs, bar = chars >= s.ink_only_chars, s.ink_only_chars
+        else:
+            text_differs, bar = not _same_text(o_text, c_text), s.ocr_confirm_chars
+        flagged = False
+        if glare_share >= s.glare_share:
+            if text_differs or chars >= s.ink_alone_chars:
+                glare_lines.append(ln.region)
+        elif (text_differs and chars >= bar) or chars >= s.ink_alone_chars:
+            flagged = True
+            r = int(diff.removed[y : y + h, x : x + w].sum())
+            a = int(diff.added[y : y + h, x : x + w].sum())
+            reason = "text_changed" if o_text is not None and text_differs else _ink_reason(r, a)
+            if c_text is not None and o_text and not _alnum(c_text):
+                reason = "content_removed"
+            differences.append(Difference(page, ln.region, ln.box, reason, o_text, c_text, chars))
+        checks.append(LineCheck(ln.region, ln.box, o_text, c_text, chars, glare_share, flagged))
+
+    for b, reason, n in _page_differences(diff, exclude, s):
+        box = _scale_box(b, back)
+        differences.append(Difference(page, _region_of(box, regions), box, reason, score=n))
     for name, (x, y, w, h) in regions.items():
         if not _is_graphic(name):
             continue
-        o_p, c_p = _bgr(original)[y : y + h, x : x + w], copy_full[y : y + h, x : x + w]
+        o_p, c_p = o_bgr[y : y + h, x : x + w], copy_full[y : y + h, x : x + w]
         ncc = _structure_ncc(o_p, c_p)
         if name == "portrait":
-            same = face(o_p, c_p) if face is not None else ncc >= s.portrait_min_ncc
+            delta, colour = _portrait_score(o_bgr, copy_full, (x, y, w, h), s)
+            limit = s.portrait_max_delta if colour else s.portrait_max_delta_grey
+            if face is not None:
+                same = face(o_p, c_p)
+            else:
+                same = ncc >= s.portrait_min_ncc and delta <= limit
             if not same:
                 differences.append(
-                    Difference(page, name, (x, y, w, h), "portrait_changed", score=ncc)
+                    Difference(page, name, (x, y, w, h), "portrait_changed", score=delta)
                 )
         elif ncc < s.graphic_min_ncc:
             differences.append(Difference(page, name, (x, y, w, h), "graphic_changed", score=ncc))
-    diff_full = cv2.resize(diff.astype(np.uint8), (ow, oh), interpolation=cv2.INTER_NEAREST)
+    timings["compare"] = (tick() - t2) * 1000
+
+    hot = diff.removed | diff.added
+    diff_full = cv2.resize(hot, (ow, oh), interpolation=cv2.INTER_NEAREST)
     heat = _heatmap(copy_full, diff_full.astype(bool), [d.box for d in differences])
-    verdict: Verdict = "MISMATCH" if differences else "MATCH"
-    h_full = np.diag([back, back, 1.0]) @ al.homography @ np.diag([fc, fc, 1.0])
-    return PageResult(page, verdict, differences, heat, None, h_full)
-
-
-def _merge_text(
-    differences: list[Difference],
-    lines: list[tuple[Box, str, str]],
-    page: int,
-    regions: Mapping[str, Box],
-) -> list[Difference]:
-    """Attach OCR strings to pixel differences on a differing line; keep OCR-only lines too."""
-    out = list(differences)
-    for box, o_text, c_text in lines:
-        hits = [
-            i
-            for i, d in enumerate(out)
-            if _overlap(d.box, box) > 0 and d.reason not in ("portrait_changed",)
-        ]
-        if hits:
-            for i in hits:
-                d = out[i]
-                out[i] = Difference(page, d.region, d.box, "text_changed", o_text, c_text, d.score)
-        else:
-            out.append(
-                Difference(page, _region_of(box, regions), box, "text_changed", o_text, c_text)
-            )
-    return out
+    why = None
+    verdict: Verdict = "MATCH"
+    if differences:
+        verdict = "MISMATCH"
+    elif glare_lines:
+        verdict, why = "UNREADABLE", "glare"
+    return PageResult(page, verdict, differences, heat, why, h_full, checks, timings)
 
 
 def compare_documents(

@@ -122,3 +122,102 @@ def test_bad_inputs_never_crash() -> None:
     v = compare_documents([page], [np.zeros((5, 5), np.uint8)])
     assert v.verdict == "UNREADABLE" and v.why == ["page 0: copy_invalid"]
     assert compare_documents([], []).verdict == "UNREADABLE"
+
+
+# --- OCR-first text lines, glare, portrait, card regions ---------------------------------------
+
+
+class _FakeOcr:
+    """Reads each quad as a fixed text; the copy (second call) reads ``changed`` on one line."""
+
+    def __init__(self, texts: list[str], changed: tuple[int, str] | None) -> None:
+        self.texts = texts
+        self.changed = changed
+        self.calls = 0
+
+    def read(self, image_bgr: np.ndarray) -> list[object]:
+        raise AssertionError("regions were given: the detector must not run")
+
+    def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[object]:
+        from models.ocr.base import TextBox
+
+        self.calls += 1
+        out = list(self.texts)
+        if self.calls > 1 and self.changed is not None:
+            out[self.changed[0]] = self.changed[1]
+        return [TextBox(q, t, 0.9) for q, t in zip(quads, out, strict=True)]
+
+
+def _line_regions(boxes: list[tuple[int, int, int, int]]) -> dict[str, tuple[int, int, int, int]]:
+    return {f"line{i}": b for i, b in enumerate(boxes) if b[2] > 0}
+
+
+def test_ocr_difference_without_ink_evidence_is_not_reported() -> None:
+    page, boxes = _page(10)
+    regions = _line_regions(boxes)
+    ocr = _FakeOcr([f"text {i}" for i in range(len(regions))], (5, "text 9"))
+    v = compare_documents([page], [_photocopy(page, 10)], ocr, regions=regions)
+    assert v.verdict == "MATCH", [(d.region, d.reason) for d in v.differences]
+    line = next(c for c in v.pages[0].lines if c.region == "line5")
+    assert line.copy_text == "text 9" and not line.flagged
+
+
+def test_ocr_difference_confirmed_by_ink_reports_both_strings() -> None:
+    page, boxes = _page(11)
+    tampered, _ = _page(11, changed=(5, 1, "XOA"))
+    regions = _line_regions(boxes)
+    ocr = _FakeOcr([f"text {i}" for i in range(len(regions))], (5, "text X"))
+    v = compare_documents([page], [_photocopy(tampered, 11)], ocr, regions=regions)
+    assert v.verdict == "MISMATCH"
+    hit = [d for d in v.differences if d.region == "line5"]
+    assert hit and hit[0].reason == "text_changed"
+    assert (hit[0].original_text, hit[0].copy_text) == ("text 5", "text X")
+
+
+def test_same_text_ignores_spacing_and_stray_punctuation_not_letters() -> None:
+    from ekyc.document.compare import _same_text
+
+    assert _same_text("Đà Nẵng  ,", "Đà Nẵng")
+    assert _same_text("Nữ", "Nữ_")
+    assert not _same_text("13/05/2023", "13/03/2023")
+    assert not _same_text("NGUYỄN THANH", "NGUYỄN AHANH")
+
+
+def test_glare_mask_finds_a_bright_blob_not_smooth_lighting() -> None:
+    from ekyc.document.compare import CompareSettings, glare_mask
+
+    rng = np.random.default_rng(0)
+    original = np.clip(rng.normal(225, 3, (400, 600)), 0, 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:400, 0:600].astype(np.float32)
+    lit = original * (0.9 + 0.2 * xx / 600)  # uneven light: not glare
+    blob = 120 * np.exp(-((xx - 400) ** 2 + (yy - 200) ** 2) / (2 * 40.0**2))
+    copy = np.clip(lit + blob, 0, 255).astype(np.uint8)
+    valid = np.ones((400, 600), np.uint8)
+    mask = glare_mask(original, copy, valid, CompareSettings())
+    assert mask[200, 400] and not mask[200, 60]
+
+
+def test_card_regions_split_wrapped_fields_into_lines() -> None:
+    from ekyc.document.compare import card_regions
+
+    regions = card_regions("cccd2021", "front")
+    assert "place_of_residence.1" in regions and "place_of_residence.2" in regions
+    assert "place_of_residence" not in regions
+    assert regions["portrait"] == (40, 190, 200, 262)
+    assert {"mrz.1", "mrz.2", "mrz.3"} <= set(card_regions("cancuoc2024", "back"))
+
+
+def test_swapped_portrait_on_a_scanned_card_is_reported() -> None:
+    from ekyc.document.compare import card_regions
+    from ekyc.synth import degrade
+    from ekyc.synth.card import render_card
+    from ekyc.synth.chip import sample_citizen
+    from ekyc.synth.tamper import tamper
+
+    card = render_card(sample_citizen(3), "front", "cccd2021", 3)
+    regions = card_regions("cccd2021", "front")
+    honest = compare_documents([card.image_bgr], [degrade.scan(card.image_bgr, 1)], regions=regions)
+    assert not [d for d in honest.differences if d.reason == "portrait_changed"]
+    swapped = degrade.scan(tamper(card, "portrait", 3).image_bgr, 1)
+    v = compare_documents([card.image_bgr], [swapped], regions=regions)
+    assert [d.region for d in v.differences if d.reason == "portrait_changed"] == ["portrait"]

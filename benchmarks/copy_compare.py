@@ -1,0 +1,278 @@
+"""Copy vs original: tamper detection and false alarms on synthetic cards and A4 pages.
+
+For each tamper kind (one character, a date, the portrait, a line removed) and for honest
+copies, ``n`` pairs: the original is the clean rendering (a card side of either model, or a
+birth certificate or diploma page), the copy is the (tampered) document degraded by a
+photocopy, a flatbed scan or a phone photo, cycled with the document type so every
+condition sees every type. Pair ``i`` uses seed ``seed + i``; the thresholds in
+``CompareSettings`` were tuned on seeds from ``TUNING_SEED`` on and are reported on a disjoint
+range (the default ``seed=0``). Timings are per compare, 1 thread (ONNX Runtime and OpenCV).
+
+Run: ``.venv/bin/python -m benchmarks.copy_compare --n 200 --seed 0 --workers 2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+
+from benchmarks.machine import describe, summary
+from ekyc.document.compare import CompareSettings, PageResult, card_regions, compare_page
+from ekyc.synth import degrade
+from ekyc.synth.card import render_card
+from ekyc.synth.chip import sample_citizen
+from ekyc.synth.document import RenderedPage, render_a4
+from ekyc.synth.tamper import TamperNotApplicable, tamper
+
+TUNING_SEED = 10_000
+KINDS = ("char", "date", "portrait", "line_removed", "honest")
+CONDITIONS = ("photocopy", "scan", "phone_photo")
+#: (family, model or page kind, side)
+DOCS: tuple[tuple[str, str, str], ...] = (
+    ("card", "cccd2021", "front"),
+    ("card", "cccd2021", "back"),
+    ("card", "cancuoc2024", "front"),
+    ("card", "cancuoc2024", "back"),
+    ("a4", "birth_certificate", ""),
+    ("a4", "diploma", ""),
+)
+FLOOR_DETECTION = 0.95
+FLOOR_FALSE_ALARM = 0.02
+_DEGRADE: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
+    "photocopy": degrade.photocopy,
+    "scan": degrade.scan,
+    "phone_photo": degrade.phone_photo,
+}
+
+_OCR: Any = None
+
+
+def _ocr() -> Any:
+    global _OCR
+    if _OCR is None:
+        from models.ocr import load_ocr
+
+        _OCR = load_ocr("default")
+    return _OCR
+
+
+def _render(doc: tuple[str, str, str], seed: int) -> Any:
+    family, model, side = doc
+    if family == "a4":
+        return render_a4(seed, model)  # type: ignore[arg-type]
+    return render_card(sample_citizen(seed), side, model, seed)  # type: ignore[arg-type]
+
+
+def _pair(kind: str, i: int, seed: int) -> dict[str, Any]:
+    """Build and compare pair ``i`` of ``kind``; the sample records verdict, evidence, times."""
+    s = seed + i
+    condition = CONDITIONS[i % len(CONDITIONS)]
+    start = (i // len(CONDITIONS)) % len(DOCS)
+    for k in range(len(DOCS)):  # the first document type (in the cycle) the tamper applies to
+        doc = DOCS[(start + k) % len(DOCS)]
+        rendered = _render(doc, s)
+        if kind == "honest":
+            copy_img, truth = rendered.image_bgr, {}
+            break
+        try:
+            t = tamper(rendered, kind, s)  # type: ignore[arg-type]
+        except TamperNotApplicable:
+            continue
+        copy_img, truth = t.image_bgr, t.boxes
+        break
+    else:
+        raise RuntimeError(f"no document takes a {kind} tamper")
+    copy_img = _DEGRADE[condition](copy_img, s + 7919)
+    regions = {} if isinstance(rendered, RenderedPage) else card_regions(doc[1], doc[2])  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    result = compare_page(rendered.image_bgr, copy_img, ocr=_ocr(), regions=regions)
+    total_ms = (time.perf_counter() - t0) * 1000
+    return _sample(kind, condition, doc, s, result, truth, total_ms)
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return min(a[0] + a[2], b[0] + b[2]) > max(a[0], b[0]) and min(a[1] + a[3], b[1] + b[3]) > max(
+        a[1], b[1]
+    )
+
+
+def _sample(
+    kind: str,
+    condition: str,
+    doc: tuple[str, str, str],
+    seed: int,
+    result: PageResult,
+    truth: dict[str, tuple[int, int, int, int]],
+    total_ms: float,
+) -> dict[str, Any]:
+    located = any(_overlaps(d.box, b) for d in result.differences for b in truth.values())
+    return {
+        "kind": kind,
+        "condition": condition,
+        "family": doc[0],
+        "doc": "/".join(p for p in doc[1:] if p),
+        "seed": seed,
+        "verdict": result.verdict,
+        "why": result.why,
+        "located": located,
+        "differences": [
+            {
+                "region": d.region,
+                "reason": d.reason,
+                "box": d.box,
+                "o": d.original_text,
+                "c": d.copy_text,
+                "score": round(d.score, 3),
+            }
+            for d in result.differences
+        ],
+        "lines": [
+            {
+                "region": ln.region,
+                "o": ln.original_text,
+                "c": ln.copy_text,
+                "chars": round(ln.ink_chars, 3),
+                "glare": ln.glare,
+                "truth": any(_overlaps(ln.box, b) for b in truth.values()),
+            }
+            for ln in result.lines
+        ],
+        "ms": {**result.timings_ms, "total": total_ms},
+    }
+
+
+def _worker(args: tuple[str, int, int]) -> dict[str, Any]:
+    cv2.setNumThreads(1)
+    return _pair(*args)
+
+
+def run(n: int = 200, seed: int = 0, workers: int = 1) -> dict[str, Any]:
+    """Run ``n`` pairs per tamper kind plus ``n`` honest pairs; return the report."""
+    cv2.setNumThreads(1)
+    jobs = [(kind, i, seed) for kind in KINDS for i in range(n)]
+    if workers > 1:
+        with mp.get_context("spawn").Pool(workers) as pool:
+            samples = pool.map(_worker, jobs, chunksize=4)
+    else:
+        samples = [_worker(j) for j in jobs]
+    return {
+        "suite": "copy_compare",
+        "machine": describe(),
+        "n": n,
+        "seed": seed,
+        "settings": CompareSettings().__dict__,
+        "table": _table(samples),
+        "timings_ms": _timings(samples),
+        "floors": _floors(samples),
+        "samples": samples,
+    }
+
+
+def _rate(samples: list[dict[str, Any]], verdict: str) -> dict[str, Any]:
+    hits = sum(s["verdict"] == verdict for s in samples)
+    return {"n": len(samples), "hits": hits, "rate": hits / len(samples) if samples else 0.0}
+
+
+def _table(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in KINDS:
+        mine = [s for s in samples if s["kind"] == kind]
+        verdict = "MATCH" if kind == "honest" else "MISMATCH"
+        row: dict[str, Any] = {"all": _rate(mine, verdict)}
+        for key in CONDITIONS + ("card", "a4"):
+            part = [s for s in mine if key in (s["condition"], s["family"])]
+            if part:
+                row[key] = _rate(part, verdict)
+        row["mismatch"] = _rate(mine, "MISMATCH")
+        row["unreadable"] = _rate(mine, "UNREADABLE")
+        if kind != "honest":
+            row["located"] = sum(s["located"] for s in mine) / len(mine)
+        out[kind] = row
+    return out
+
+
+def _timings(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for family in ("card", "a4"):
+        mine = [s["ms"] for s in samples if s["family"] == family]
+        out[family] = {
+            stage: summary([m[stage] for m in mine if stage in m])
+            for stage in ("align", "ocr", "compare", "total")
+            if any(stage in m for m in mine)
+        }
+    return out
+
+
+def _floors(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    floors: dict[str, Any] = {}
+    for kind in KINDS[:-1]:
+        mine = [s for s in samples if s["kind"] == kind]
+        rate = _rate(mine, "MISMATCH")["rate"]
+        floors[f"detection_{kind}"] = {
+            "limit": FLOOR_DETECTION,
+            "value": rate,
+            "ok": rate >= FLOOR_DETECTION,
+        }
+    honest = [s for s in samples if s["kind"] == "honest"]
+    fa = _rate(honest, "MISMATCH")["rate"]
+    floors["false_alarm"] = {"limit": FLOOR_FALSE_ALARM, "value": fa, "ok": fa <= FLOOR_FALSE_ALARM}
+    return floors
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """Print the detection table, the time per stage and the floors."""
+    m = report["machine"]
+    print(
+        f"copy compare benchmark — {report['n']} pairs per kind, seeds {report['seed']}.."
+        f"{report['seed'] + report['n'] - 1}, on {m['cpu']} ({m['cores']} cores), 1 thread"
+    )
+    cols = ("all",) + CONDITIONS + ("card", "a4")
+    print(f"{'kind':14}" + "".join(f"{c:>16}" for c in cols) + f"{'unreadable':>12}")
+    for kind, row in report["table"].items():
+        label = "honest MATCH" if kind == "honest" else f"{kind} MISMATCH"
+        cells = "".join(
+            f"{row[c]['hits']:>6}/{row[c]['n']:<3} {row[c]['rate']:5.1%}"
+            if c in row
+            else f"{'-':>16}"
+            for c in cols
+        )
+        print(f"{label:14}{cells}{row['unreadable']['rate']:>12.1%}")
+    honest = report["table"]["honest"]
+    print(
+        f"false alarms (honest → MISMATCH): {honest['mismatch']['hits']}/{honest['mismatch']['n']}"
+        f" = {honest['mismatch']['rate']:.1%}"
+    )
+    print(f"{'time per compare (ms)':28}{'median':>10}{'p95':>10}")
+    for family, stages in report["timings_ms"].items():
+        for stage, s in stages.items():
+            print(f"{family + ' ' + stage:28}{s['median']:10.1f}{s['p95']:10.1f}")
+    for name, floor in report["floors"].items():
+        print(
+            f"floor {name} {'≥' if 'detection' in name else '≤'} {floor['limit']:.0%}: "
+            f"{floor['value']:.1%} {'ok' if floor['ok'] else 'MISSED'}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--json", help="write the whole report (samples included) here")
+    args = parser.parse_args()
+    report = run(args.n, args.seed, args.workers)
+    print_report(report)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, ensure_ascii=False, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
