@@ -34,6 +34,7 @@ MIN_CARD_LONG_SIDE = 300  # px in the photo; below this the fields are unreadabl
 _WORK_SIDE = 960
 _ASPECT_RANGE = (1.4, 1.9)  # 1.585 with perspective slack; a 3:4 portrait stays out
 _MIN_AREA_FRACTION = 0.08  # FPT.AI asks for a card of at least 1/4 of the frame
+_BLANK_STD = 4.0  # grey-level spread of an empty page or a lens cap: nothing printed
 _SECOND_CARD_FRACTION = 0.35  # a second quad this large (vs the first) is a second card
 
 
@@ -199,6 +200,8 @@ def find_card(image_bgr: np.ndarray) -> np.ndarray:
     scale = min(1.0, _WORK_SIDE / max(h, w))
     small = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    if float(grey.std()) < _BLANK_STD:
+        raise NoCard("the image is blank")
     min_area = _MIN_AREA_FRACTION * grey.size
     frame_area = 0.97 * grey.size
     cards: list[_Candidate] = []

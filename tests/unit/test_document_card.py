@@ -93,3 +93,11 @@ def test_wrong_file_type() -> None:
     assert e.value.code in ("not_an_image", "unsupported_image")
     ok, png = cv2.imencode(".png", _card(1))
     assert ok and decode_image(png.tobytes()).shape == (638, 1012, 3)
+
+
+def test_blank_page_is_no_card() -> None:
+    rng = np.random.default_rng(1)
+    page = np.clip(245 + rng.normal(0, 1.5, (700, 1000, 3)), 0, 255).astype(np.uint8)
+    with pytest.raises(NoCard) as e:  # card-shaped, but nothing printed on it
+        find_card(page)
+    assert "blank" in str(e.value)

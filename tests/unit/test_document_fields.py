@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import pytest
 
 from ekyc.cccd.layouts import LAYOUTS
-from ekyc.document.fields import read_card, repair_mrz_line
+from ekyc.document.errors import DocumentError, ImageTooLarge, ImageTooSmall, NoCard
+from ekyc.document.fields import ink_span, normalise_field, read_card, repair_mrz_line
 from ekyc.icao.mrz import encode_vn_td1, parse_mrz
 from ekyc.synth import degrade
 from ekyc.synth.card import RenderedCard, render_card
@@ -38,7 +41,14 @@ class _TruthOcr:
                 self.by_box[(box[0], box[1])] = (mrz_noise or {}).get(i, line)
 
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[_Box]:
-        return [_Box(self.by_box.get((int(q[0][0]), int(q[0][1])), ""), 0.99) for q in quads]
+        # value regions are trimmed to their ink: the box is the one on that row starting
+        # at or just before the region
+        out = []
+        for q in quads:
+            x0, y0 = float(q[0][0]), int(q[0][1])
+            row = [(x0 - bx, t) for (bx, by), t in self.by_box.items() if by == y0 and bx <= x0 + 2]
+            out.append(_Box(min(row)[1] if row else "", 0.99))
+        return out
 
 
 def test_front_fields_and_qr_from_photo() -> None:
@@ -83,3 +93,84 @@ def test_wrong_digit_never_passes(pos: int) -> None:
     wrong = l1[:pos] + str((int(l1[pos]) + 3) % 10) + l1[pos + 1 :]
     fixed = repair_mrz_line(wrong, 0)
     assert not parse_mrz("\n".join([fixed, *mrz.lines[1:]])).valid
+
+
+def test_empty_second_line_is_not_read() -> None:
+    card = render_card(sample_citizen(5), "back", "cccd2021", 5)
+    grey = cv2.cvtColor(card.image_bgr, cv2.COLOR_BGR2GRAY)
+    first, second = LAYOUTS[("cccd2021", "back")].field("identifying_features").lines
+    span = ink_span(grey, first)
+    assert span is not None and span[2] < first[2]  # trimmed to the printed words
+    assert ink_span(grey, second) is None  # one-line value: nothing for the OCR to invent
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "want"),
+    [
+        ("date_of_birth", "O1/O2/199O", "01/02/1990"),
+        ("date_of_issue", " 1/2/2023_", "01/02/2023"),
+        ("id_number", "001 O9O 123456", "001090123456"),
+        ("full_name", "nguyễn  văn a", "NGUYỄN VĂN A"),
+        ("sex", "Nư", "Nữ"),
+        ("nationality", "Viet Nam", "Việt Nam"),
+        ("place_of_residence", "Xã A ,Huyện B,  Quảng Ngâi_", "Xã A, Huyện B, Quảng Ngãi"),
+        ("place_of_origin", "Phường X, Hà Nộ", "Phường X, Hà Nộ"),  # not a spelling of a province
+    ],
+)
+def test_normalise_field(name: str, raw: str, want: str) -> None:
+    assert normalise_field(name, raw) == want
+
+
+def test_normalised_text_is_nfc() -> None:
+    decomposed = unicodedata.normalize("NFD", "Hà Nội")
+    out = normalise_field("place_of_origin", f"Phường X, {decomposed}")
+    assert out == "Phường X, Hà Nội" and unicodedata.is_normalized("NFC", out)
+
+
+def test_mrz_with_ocr_error_is_rejected_by_read_card() -> None:
+    card = render_card(sample_citizen(6), "back", "cccd2021", 6)
+    assert card.mrz is not None
+    l2 = card.mrz.split("\n")[1]
+    wrong = l2[:3] + str((int(l2[3]) + 1) % 10) + l2[4:]  # one birth-date digit misread
+    r = read_card(card.image_bgr, _TruthOcr(card, {1: wrong}))
+    assert r.mrz is not None and not r.mrz.valid
+    assert r.mrz.checks["date_of_birth"] is False
+
+
+@pytest.mark.parametrize(
+    ("image", "error"),
+    [
+        (np.full((700, 1000, 3), 255, np.uint8), NoCard),  # blank page
+        (np.full((100, 160, 3), 128, np.uint8), ImageTooSmall),
+        (np.zeros((10_050, 300, 3), np.uint8), ImageTooLarge),
+    ],
+)
+def test_bad_input_raises_typed_error(image: np.ndarray, error: type[DocumentError]) -> None:
+    with pytest.raises(error) as e:
+        read_card(image, _NoOcr())
+    assert e.value.code
+
+
+class _NoOcr:
+    def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[_Box]:
+        raise AssertionError("OCR must not run on a rejected image")
+
+
+def test_upside_down_card_read_upright() -> None:
+    card = render_card(sample_citizen(7), "front", "cancuoc2024", 7)
+    r = read_card(cv2.rotate(card.image_bgr, cv2.ROTATE_180), _TruthOcr(card))
+    assert r.upside_down and r.fields["id_number"] == card.fields["id_number"]
+    assert set(r.timings_ms) >= {"find", "rectify", "recognise", "total"}
+
+
+def test_clean_card_read_exactly_with_real_ocr() -> None:
+    factory = pytest.importorskip("models.ocr.factory")
+    from models.ocr.errors import OcrError
+
+    try:
+        ocr = factory.load_ocr("default")
+    except OcrError as e:
+        pytest.skip(f"OCR engine unavailable: {e}")
+    card = render_card(sample_citizen(3), "front", "cccd2021", 3)
+    r = read_card(card.image_bgr, ocr)
+    assert r.fields == card.fields
