@@ -495,17 +495,27 @@ def reader_bridge(host: str, port: int, allow_origin: tuple[str, ...]) -> None:
 @main.command()
 @click.option("--host", help="default: EKYC_HOST or 127.0.0.1")
 @click.option("--port", type=int, help="default: EKYC_PORT or 8000")
-@click.option("--workers", default=1, show_default=True)
-def serve(host: str | None, port: int | None, workers: int) -> None:
-    """Run the HTTP API."""
+@click.option("--workers", default=1, show_default=True, help="processes sharing the database")
+@click.option("--database-url", help="default: EKYC_DATABASE_URL or sqlite:///var/ekyc.db")
+def serve(host: str | None, port: int | None, workers: int, database_url: str | None) -> None:
+    """Run the HTTP API (each worker migrates the database on start-up)."""
     import uvicorn
 
+    if database_url:  # the worker processes read their settings from the environment
+        os.environ["EKYC_DATABASE_URL"] = database_url
     settings = Settings()
     host, port = host or settings.host, port or settings.port
     click.echo(
         f"ekyc API on http://{host}:{port} — OpenAPI docs at http://{host}:{port}/docs", err=True
     )
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @main.group()
@@ -704,6 +714,15 @@ def compare_cmd(
     )
     sys.exit(0 if str(getattr(verdict.verdict, "value", verdict.verdict)).upper() == "MATCH" else 3)
 
+
+def _register_service_commands() -> None:
+    """`ekyc keys …` lives with the API (it manages API keys) and needs no web stack."""
+    from api.cli import keys
+
+    main.add_command(keys)
+
+
+_register_service_commands()
 
 if __name__ == "__main__":
     main()

@@ -76,9 +76,9 @@ class _Candidate:
 
 
 def _quad_aspect(q: np.ndarray) -> float:
-    long_side = (np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
-    short_side = (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
-    return float(long_side / max(short_side, 1e-6))
+    long_side = float(np.linalg.norm(q[1] - q[0]) + np.linalg.norm(q[2] - q[3])) / 2
+    short_side = float(np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) / 2
+    return long_side / max(short_side, 1e-6)
 
 
 def _card_like(q: np.ndarray) -> bool:
@@ -159,9 +159,9 @@ def _candidates(mask: np.ndarray, min_area: float) -> list[_Candidate]:
 def _edge_mask(image: np.ndarray, low: int, high: int) -> np.ndarray:
     """Closed outlines from Canny on every Lab channel (a card on a pale table differs in hue)."""
     lab = cv2.cvtColor(cv2.GaussianBlur(image, (5, 5), 0), cv2.COLOR_BGR2LAB)
-    edges = np.zeros(image.shape[:2], np.uint8)
+    edges: np.ndarray = np.zeros(image.shape[:2], np.uint8)
     for channel in cv2.split(lab):
-        edges |= cv2.Canny(channel, low, high)
+        edges = np.bitwise_or(edges, cv2.Canny(channel, low, high))
     edges = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8), iterations=2)
     # Fill the closed outlines so text inside the card cannot split it.
     contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
@@ -322,7 +322,9 @@ _TEMPLATES: dict[tuple[Model, Side], np.ndarray] | None = None
 
 
 def _qr_centre(image: np.ndarray) -> tuple[float, float] | None:
-    for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode):
+    for r in zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    ):
         p = r.position
         xs = [p.top_left.x, p.top_right.x, p.bottom_right.x, p.bottom_left.x]
         ys = [p.top_left.y, p.top_right.y, p.bottom_right.y, p.bottom_left.y]

@@ -63,10 +63,13 @@ Box = tuple[int, int, int, int]
 FaceComparer = Callable[[np.ndarray, np.ndarray], bool]
 
 
-class _TextBox(Protocol):
-    quad: np.ndarray
-    text: str
-    confidence: float
+class _TextBox(Protocol):  # read-only, as models.ocr.base.TextBox (a frozen dataclass)
+    @property
+    def quad(self) -> np.ndarray: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
 
 
 class OcrLike(Protocol):
@@ -268,7 +271,9 @@ class _Alignment:
 def _features(grey: np.ndarray) -> tuple[list[cv2.KeyPoint], np.ndarray | None]:
     clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
     # ORB: in every OpenCV build (AKAZE left the main module in OpenCV 5), binary and fast.
-    detector = cv2.ORB_create(nfeatures=6000, scaleFactor=1.2, nlevels=8, fastThreshold=10)
+    detector = cv2.ORB_create(  # type: ignore[attr-defined]  # missing from cv2's stubs
+        nfeatures=6000, scaleFactor=1.2, nlevels=8, fastThreshold=10
+    )
     kp, desc = detector.detectAndCompute(clahe.apply(grey), None)
     return list(kp), desc
 
@@ -286,8 +291,8 @@ def align(original: np.ndarray, copy: np.ndarray, s: CompareSettings) -> _Alignm
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < 0.8 * p[1].distance]
     if len(good) < s.min_inliers:
         return _Alignment(None, "different_document")
-    src = np.float32([kp_c[m.queryIdx].pt for m in good]).reshape(-1, 1, 2)
-    dst = np.float32([kp_o[m.trainIdx].pt for m in good]).reshape(-1, 1, 2)
+    src = np.array([kp_c[m.queryIdx].pt for m in good], np.float32).reshape(-1, 1, 2)
+    dst = np.array([kp_o[m.trainIdx].pt for m in good], np.float32).reshape(-1, 1, 2)
     h, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 4.0, maxIters=5000, confidence=0.999)
     if h is None or inliers is None or int(inliers.sum()) < s.min_inliers:
         return _Alignment(None, "different_document")
@@ -319,7 +324,7 @@ def _refine_ecc(original: np.ndarray, copy: np.ndarray, h: np.ndarray) -> np.nda
     warp = np.eye(3, dtype=np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5)
     try:
-        _, warp = cv2.findTransformECC(
+        _, warp = cv2.findTransformECC(  # type: ignore[call-overload]  # stubs lack this overload
             a.astype(np.float32),
             b.astype(np.float32),
             warp,

@@ -51,9 +51,11 @@ _TD1_CLASSES = (
 )
 
 
-class _TextBox(Protocol):
-    text: str
-    confidence: float
+class _TextBox(Protocol):  # read-only, as models.ocr.base.TextBox (a frozen dataclass)
+    @property
+    def text(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
 
 
 class OcrLike(Protocol):
@@ -237,7 +239,9 @@ def normalise_field(name: str, text: str) -> str:
 
 def decode_qr(image_bgr: np.ndarray) -> str | None:
     """The text of the first QR code zxing-cpp finds, or None."""
-    for r in zxingcpp.read_barcodes(image_bgr, formats=zxingcpp.BarcodeFormat.QRCode):
+    for r in zxingcpp.read_barcodes(
+        image_bgr, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    ):
         if r.valid and r.text:
             return str(r.text)
     return None
