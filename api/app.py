@@ -6,9 +6,9 @@ lifespan (``api.runtime``); background jobs deliver webhooks, expire and purge.
 
 The stateless chip helper keeps its own flow: the server chooses every Active
 Authentication nonce (``/v1/chip/challenge``); a verify request quotes the challenge id
-and the nonce is spent on first use, so a recorded chip answer cannot be replayed. Those
-challenges live in this process's memory: behind several replicas, use sessions instead
-(their nonce is in the database).
+and the nonce is spent on first use, so a recorded chip answer cannot be replayed. The
+challenges are in the database (``ekyc.store.challenges``), so any replica may verify a
+challenge another one issued, and only one of them can spend it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,8 @@ import base64
 import datetime as dt
 import io
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -32,8 +29,6 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep, anonymous_limit
 from api.errors import (
     BodyLimitMiddleware,
-    ChallengeExpired,
-    ChallengeUsed,
     RequestIdMiddleware,
     install_error_handlers,
     problem,
@@ -50,6 +45,7 @@ from api.schemas import (
 from ekyc.cccd.chip import ChipVerification, verify_chip
 from ekyc.errors import MalformedData, UnsupportedData
 from ekyc.settings import Settings
+from ekyc.store.challenges import CHALLENGE_TTL, ChipChallenges
 
 if TYPE_CHECKING:
     from ekyc.face.pipeline import FaceEngine
@@ -59,73 +55,10 @@ Rng = Callable[[int], bytes]
 
 #: routes taking images: their bodies may be up to ``max_upload_bytes``
 UPLOAD_PATHS = ("/liveness/frames", "/documents", "/v1/faces/compare", "/v1/ocr/card")
-CHALLENGE_TTL = dt.timedelta(minutes=5)
-MAX_CHALLENGES = 10_000
-AA_NONCE_BYTES = 8  # what INTERNAL AUTHENTICATE takes on an eMRTD
 
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class Challenge:
-    id: str
-    nonce: bytes
-    expires_at: dt.datetime
-    used: bool = False
-
-
-class ChallengeStore:
-    """Live AA challenges in memory: bounded, expiring, each nonce usable once."""
-
-    def __init__(
-        self,
-        clock: Clock,
-        rng: Rng,
-        ttl: dt.timedelta = CHALLENGE_TTL,
-        max_size: int = MAX_CHALLENGES,
-    ) -> None:
-        self._clock = clock
-        self._rng = rng
-        self._ttl = ttl
-        self._max_size = max_size
-        self._items: OrderedDict[str, Challenge] = OrderedDict()  # oldest first
-        self._lock = threading.Lock()  # sync routes run on a thread pool
-
-    def issue(self) -> Challenge:
-        """A fresh challenge; the oldest one is dropped when the store is full."""
-        now = self._clock()
-        challenge = Challenge(
-            base64.urlsafe_b64encode(self._rng(18)).decode("ascii"),
-            self._rng(AA_NONCE_BYTES),
-            now + self._ttl,
-        )
-        with self._lock:
-            self._prune(now)
-            while len(self._items) >= self._max_size:
-                self._items.popitem(last=False)
-            self._items[challenge.id] = challenge
-        return challenge
-
-    def consume(self, challenge_id: str) -> bytes:
-        """Spend a challenge and return its nonce, or raise ChallengeExpired/ChallengeUsed."""
-        now = self._clock()
-        with self._lock:
-            self._prune(now)
-            challenge = self._items.get(challenge_id)
-            if challenge is None:
-                raise ChallengeExpired("the challenge is unknown or expired; request a new one")
-            if challenge.used:
-                raise ChallengeUsed("the challenge was already used; request a new one")
-            # kept until it expires so that a replay is told "used", not "expired"
-            challenge.used = True
-            return challenge.nonce
-
-    def _prune(self, now: dt.datetime) -> None:
-        # insertion order is expiry order: the TTL is constant
-        while self._items and next(iter(self._items.values())).expires_at <= now:
-            self._items.popitem(last=False)
 
 
 def _portrait_jpeg(result: ChipVerification) -> str | None:
@@ -151,7 +84,6 @@ def create_app(
     """Build the API; ``face`` is an engine, None (no face steps) or "load" (from settings)."""
     settings = settings or Settings()
     now = clock or _utcnow
-    challenges = ChallengeStore(now, rng)
     metrics = Metrics() if settings.metrics_enabled else None
     configure_logging(settings.log_json)
 
@@ -247,9 +179,10 @@ def create_app(
         dependencies=[Depends(anonymous_limit)],
         responses=problem_responses(429),
     )
-    def chip_challenge() -> ChallengeResponse:
+    def chip_challenge(rt: RuntimeDep) -> ChallengeResponse:
         """Issue a single-use Active Authentication nonce for the chip to sign."""
-        c = challenges.issue()
+        with rt.db.session() as s:
+            c = ChipChallenges(s, rng).issue(now(), CHALLENGE_TTL)
         return ChallengeResponse(
             challenge_id=c.id, nonce=base64.b64encode(c.nonce).decode(), expires_at=c.expires_at
         )
@@ -265,7 +198,9 @@ def create_app(
         body: VerifyRequest, rt: RuntimeDep, include_portrait: bool = False
     ) -> JSONResponse:
         """Verify raw chip files (Passive + Active Authentication, DG1/DG13 consistency)."""
-        nonce = challenges.consume(body.challenge_id)
+        # spent (committed) before verifying: a failed verification does not give it back
+        with rt.db.session() as s:
+            nonce = ChipChallenges(s).consume(body.challenge_id, now())
         result = verify_chip(
             body.file_bytes(),
             rt.trust_store,
@@ -283,4 +218,4 @@ def create_app(
     return app
 
 
-__all__ = ["Challenge", "ChallengeStore", "create_app"]
+__all__ = ["create_app"]

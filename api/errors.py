@@ -23,6 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ekyc.errors import EkycError, MalformedData
 
+# raised by the chip challenge store; re-exported here beside the codes they map to
+from ekyc.store.challenges import ChallengeExpired as ChallengeExpired
+from ekyc.store.challenges import ChallengeUsed as ChallengeUsed
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -99,18 +103,6 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
-
-
-class ChallengeExpired(EkycError):
-    """The quoted challenge is unknown, evicted or past its expiry."""
-
-    code = "challenge_expired"
-
-
-class ChallengeUsed(EkycError):
-    """The quoted challenge was already spent: a nonce is single-use."""
-
-    code = "challenge_used"
 
 
 class Unauthorized(EkycError):

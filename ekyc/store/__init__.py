@@ -1,6 +1,7 @@
 """Persistence: SQLite by default or PostgreSQL, encryption at rest, retention, audit log."""
 
 from ekyc.store.audit import AuditLog, ChainHead, ChainVerification
+from ekyc.store.challenges import ChallengeExpired, ChallengeUsed, ChipChallenges
 from ekyc.store.crypto import Encryptor, Sealed
 from ekyc.store.db import Database
 from ekyc.store.errors import (
@@ -17,6 +18,7 @@ from ekyc.store.keys import ApiKeys, CreatedKey
 from ekyc.store.models import (
     ApiKey,
     AuditEntry,
+    ChipChallenge,
     DeliveryStatus,
     EvidenceKind,
     EvidenceRow,
@@ -38,6 +40,10 @@ __all__ = [
     "AuditLog",
     "ChainHead",
     "ChainVerification",
+    "ChallengeExpired",
+    "ChallengeUsed",
+    "ChipChallenge",
+    "ChipChallenges",
     "ConcurrentUpdate",
     "CreatedKey",
     "Database",

@@ -240,6 +240,20 @@ class AuditEntry(Base):
         return value
 
 
+class ChipChallenge(Base):
+    """A server-chosen Active Authentication nonce for the stateless chip check, usable once."""
+
+    __tablename__ = "chip_challenges"
+
+    id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    nonce: Mapped[bytes]
+    issued_at: Mapped[dt.datetime]
+    #: indexed: the retention purge deletes by it
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    #: set once, by the single UPDATE that spends the challenge
+    used_at: Mapped[dt.datetime | None]
+
+
 def new_id(rng: Callable[[int], bytes]) -> str:
     """A fresh 128-bit random row id, hex."""
     return rng(16).hex()

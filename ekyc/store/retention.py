@@ -1,4 +1,5 @@
-"""Retention: raw evidence is deleted once due; sessions, steps and signed results stay."""
+"""Retention: raw evidence and expired chip challenges are deleted once due; sessions, steps
+and signed results stay."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from ekyc.store.challenges import ChipChallenges
 from ekyc.store.models import EvidenceRow, SessionRow
 
 
 @dataclass(frozen=True)
 class PurgeReport:
     evidence_deleted: int
+    chip_challenges_deleted: int = 0
 
 
 def purge(
@@ -24,6 +27,8 @@ def purge(
     keep_states: Collection[str] = ("review",),
 ) -> PurgeReport:
     """Delete evidence past its ``purge_after``, and that of sessions expired ``grace`` ago.
+
+    Chip challenges past their expiry go too: spent or not, they can no longer be used.
 
     Sessions in ``keep_states`` (manual review) keep their evidence until their own
     ``purge_after`` is set when they end.
@@ -44,5 +49,9 @@ def purge(
         )
         .execution_options(synchronize_session=False)
     )
+    challenges = ChipChallenges(s).purge(now)
     s.expire_all()
-    return PurgeReport(evidence_deleted=int(result.rowcount))  # type: ignore[attr-defined]
+    return PurgeReport(
+        evidence_deleted=int(result.rowcount),  # type: ignore[attr-defined]
+        chip_challenges_deleted=challenges,
+    )

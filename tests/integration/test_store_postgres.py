@@ -77,7 +77,7 @@ def _session(db: Database) -> str:
 def test_replicas_migrating_together(pg: Database) -> None:
     assert URL
     with _pool(4) as pool:
-        assert pool.map(_migrate, [URL] * 4) == ["0001"] * 4
+        assert pool.map(_migrate, [URL] * 4) == ["0002"] * 4
 
 
 def test_skip_locked_claim_does_not_wait_for_a_busy_worker(pg: Database) -> None:

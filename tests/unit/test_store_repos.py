@@ -114,7 +114,7 @@ def test_migrations_from_empty_match_models(empty_db: Database) -> None:
     assert empty_db.current_revision() is None
     empty_db.migrate()
     empty_db.migrate()  # a second run is a no-op
-    assert empty_db.current_revision() == "0001"
+    assert empty_db.current_revision() == "0002"
     with empty_db.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         assert set(Base.metadata.tables) <= tables
