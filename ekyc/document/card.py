@@ -1,11 +1,14 @@
 """Find an ID card in a photo, rectify it to the canonical frame, and tell its model and side.
 
 Finding: card-shaped quads (aspect 85.6 : 54 within perspective slack) from edge contours,
-then from bright regions as a fallback; an image that is itself card-shaped with no card in
-it is taken as an already cropped card. Rectifying maps the quad onto the 1012 × 638 frame
-of ``ekyc.cccd.layouts``. Classifying scores the rectified card, upright and turned 180°,
-against every layout (ink where the layout puts fields, a QR where it puts one) and keeps
-the best, so an upside-down card comes out turned.
+then from bright regions as a fallback. When no outline shows (a photocopy washes the card's
+pale tint out to the paper's white), the card is located by its fixed print: ORB features of
+every layout's headings and labels, matched with a RANSAC similarity. An image that is itself
+card-shaped, with its print where the layout puts it, is taken as an already cropped card.
+Rectifying maps the quad onto the 1012 × 638 frame of ``ekyc.cccd.layouts``. Classifying
+scores the rectified card, upright and turned 180°, against every layout (ink where the
+layout puts fields, a QR where it puts one) and keeps the best, so an upside-down card comes
+out turned.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ekyc.document.errors import (
     SeveralCards,
     UnknownCard,
 )
+from ekyc.synth.fonts import FontNotFound, font
 
 CARD_W, CARD_H = 1012, 638
 CARD_ASPECT = CARD_W / CARD_H
@@ -218,9 +222,13 @@ def find_card(image_bgr: np.ndarray) -> np.ndarray:
         if cards:
             break
     if not cards:
-        if _ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= _ASPECT_RANGE[1]:
+        printed = locate_by_print(image)
+        whole = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
+        cropped = _ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= _ASPECT_RANGE[1]
+        if printed is not None and not (cropped and _near(printed, whole)):
+            return _checked(printed)
+        if cropped:
             # Already a cropped card (a scan or a rectified image).
-            whole = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
             return _checked(order_card_quad(whole))
         raise NoCard("no card-shaped outline in the photo")
     if len(cards) > 1 and cards[1].area >= _SECOND_CARD_FRACTION * cards[0].area:
@@ -228,11 +236,133 @@ def find_card(image_bgr: np.ndarray) -> np.ndarray:
     return _checked(cards[0].quad / scale)
 
 
+def _near(quad: np.ndarray, whole: np.ndarray) -> bool:
+    """The print-located quad is the image's own frame (within 1.5 % of the diagonal)."""
+    tol = 0.015 * float(np.linalg.norm(whole[2] - whole[0]))
+    return min(float(np.abs(quad - np.roll(whole, k, axis=0)).max()) for k in range(4)) < tol
+
+
 def _checked(quad: np.ndarray) -> np.ndarray:
     long_side = max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3]))
     if long_side < MIN_CARD_LONG_SIDE:
         raise ImageTooSmall(f"card is {long_side:.0f} px long, need {MIN_CARD_LONG_SIDE}")
     return quad.astype(np.float32)
+
+
+# --- finding by the fixed print ----------------------------------------------------------------
+
+_ORB_REF_FEATURES = 2000
+_ORB_QUERY_FEATURES = 2500
+_RATIO = 0.8  # Lowe's ratio test: labels repeat letters, keep only distinctive matches
+_RANSAC_PX = 3.0  # px in the photo
+_MIN_INLIERS = 15
+# ink correlation with the fixed print after rectifying; low, since values, portrait, MRZ and
+# fingerprints are ink the fixed print lacks: it only sorts out the layout whose labels fit
+_MIN_PRINT_SCORE = 0.1
+_SCORE_SCALE = 4  # the fixed-print check runs on a 1/4-scale frame
+_OUTSIDE_SLACK = 0.03  # a located card may overhang the photo by this much of its size
+
+
+@dataclass(frozen=True)
+class _PrintRef:
+    keypoints: np.ndarray  # (n, 2) float32 in the canonical frame
+    descriptors: np.ndarray
+    ink: np.ndarray  # fixed-print ink on the 1/4-scale frame, float32
+
+
+_PRINT_REFS: dict[tuple[Model, Side], _PrintRef] | None = None
+
+
+def fixed_print(layout: CardLayout) -> np.ndarray:
+    """The print every card of a layout shares (headings, labels), black on white, canonical."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (CARD_W, CARD_H), 255)
+    draw = ImageDraw.Draw(canvas)
+    for t in layout.texts:
+        draw.text(t.at, t.text, font=font(t.role, t.size), fill=0, anchor=t.anchor)
+    for f in layout.fields:
+        draw.text(f.label_at, f.label, font=font("regular", f.label_size), fill=0, anchor="ls")
+    return np.asarray(canvas)
+
+
+def _print_refs() -> dict[tuple[Model, Side], _PrintRef]:
+    global _PRINT_REFS
+    if _PRINT_REFS is None:
+        orb = cv2.ORB_create(nfeatures=_ORB_REF_FEATURES, fastThreshold=10)
+        refs = {}
+        for key, layout in LAYOUTS.items():
+            grey = fixed_print(layout)
+            kps, des = orb.detectAndCompute(grey, None)
+            small = cv2.resize(
+                grey, (CARD_W // _SCORE_SCALE, CARD_H // _SCORE_SCALE), interpolation=cv2.INTER_AREA
+            )
+            ink = (255 - small).astype(np.float32) / 255
+            pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+            refs[key] = _PrintRef(pts, des, ink)
+        _PRINT_REFS = refs
+    return _PRINT_REFS
+
+
+def _print_score(grey: np.ndarray, card_to_photo: np.ndarray, ref: _PrintRef) -> float:
+    """Correlation of the photo's ink, rectified by the transform, with the fixed print."""
+    down = np.diag([_SCORE_SCALE, _SCORE_SCALE, 1.0])
+    frame = cv2.warpPerspective(
+        grey,
+        card_to_photo @ down,
+        (CARD_W // _SCORE_SCALE, CARD_H // _SCORE_SCALE),
+        flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
+        borderValue=255,
+    )
+    ink = cv2.adaptiveThreshold(
+        frame, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 8
+    ).astype(np.float32)
+    return _correlation(cv2.blur(ink, (3, 3)), cv2.blur(ref.ink, (3, 3)))
+
+
+def locate_by_print(image_bgr: np.ndarray) -> np.ndarray | None:
+    """The card's corners found from its fixed print (ORB + RANSAC similarity), or None.
+
+    For cards whose edge does not show; a similarity (no perspective) suits the flat copies
+    and scans where that happens. The best layout by ink correlation after rectifying wins.
+    """
+    try:
+        refs = _print_refs()
+    except FontNotFound:
+        return None  # without the reference fonts there is no fixed print to match
+    grey = cv2.cvtColor(as_bgr(image_bgr), cv2.COLOR_BGR2GRAY)
+    h, w = grey.shape
+    orb = cv2.ORB_create(nfeatures=_ORB_QUERY_FEATURES, fastThreshold=10)
+    kps, des = orb.detectAndCompute(grey, None)
+    if des is None or len(kps) < _MIN_INLIERS:
+        return None
+    photo_pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    corners = np.float32([[0, 0], [CARD_W, 0], [CARD_W, CARD_H], [0, CARD_H]]).reshape(-1, 1, 2)
+    best: tuple[float, np.ndarray] | None = None
+    for ref in refs.values():
+        pairs = matcher.knnMatch(ref.descriptors, des, k=2)
+        good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < _RATIO * p[1].distance]
+        if len(good) < _MIN_INLIERS:
+            continue
+        src = ref.keypoints[[m.queryIdx for m in good]]
+        dst = photo_pts[[m.trainIdx for m in good]]
+        affine, inliers = cv2.estimateAffinePartial2D(
+            src, dst, method=cv2.RANSAC, ransacReprojThreshold=_RANSAC_PX, maxIters=4000
+        )
+        if affine is None or int(inliers.sum()) < _MIN_INLIERS:
+            continue
+        card_to_photo = np.vstack([affine, [0.0, 0.0, 1.0]])
+        if CARD_W * np.sqrt(abs(np.linalg.det(affine[:, :2]))) < MIN_CARD_LONG_SIDE:
+            continue  # a fit collapsed onto a few letters, not a card
+        quad = cv2.perspectiveTransform(corners, card_to_photo).reshape(4, 2)
+        slack = _OUTSIDE_SLACK * float(np.linalg.norm(quad[1] - quad[0]))
+        if quad.min() < -slack or (quad[:, 0] > w + slack).any() or (quad[:, 1] > h + slack).any():
+            continue
+        score = _print_score(grey, card_to_photo, ref)
+        if score >= _MIN_PRINT_SCORE and (best is None or score > best[0]):
+            best = (score, quad)
+    return None if best is None else order_card_quad(best[1])
 
 
 def rectify(image_bgr: np.ndarray, quad: np.ndarray) -> np.ndarray:

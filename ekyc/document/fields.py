@@ -216,7 +216,42 @@ def _nationality(text: str) -> str:
     return "Việt Nam" if _fold(clean_text(text)).replace(" ", "") == "vietnam" else clean_text(text)
 
 
+# "Đặc điểm nhận dạng" (identifying features) use a small vocabulary: the mark's kind and
+# where on the face it is. Words sharing a mark-less form (dưới/đuôi, mắt/mặt, dái/dài, cánh/cạnh)
+# are all listed so that form stays ambiguous and is never corrected.
+_FEATURE_VOCABULARY = (
+    "nốt ruồi sẹo vết chấm chàm xăm lõm lồi đen nâu cách trên dưới trước sau giữa trong "
+    "ngoài mép phải trái đuôi mắt mặt lông mày mũi cánh cạnh môi miệng cằm má gò trán tai "
+    "dái dài cổ đầu gáy thái dương nhân trung"
+)
+_FEATURE_WORDS = _FEATURE_VOCABULARY.split()
+_FEATURE_KEYS: dict[str, str | None] = {}
+
+
+def _features(text: str) -> str:
+    """Identifying features with each word's marks restored from the feature vocabulary.
+
+    A word whose mark-less form matches exactly one vocabulary word takes that word's
+    marks (``ruổi`` → ``ruồi``); the letters are never changed, and ambiguous forms stay.
+    """
+    if not _FEATURE_KEYS:
+        for word in _FEATURE_WORDS:
+            key = _fold(word)
+            _FEATURE_KEYS[key] = word if _FEATURE_KEYS.get(key, word) == word else None
+
+    def fix(word: str) -> str:
+        known = _FEATURE_KEYS.get(_fold(word))
+        if known is None or not word.isalpha():
+            return word
+        if word.isupper():
+            return known.upper()
+        return known.capitalize() if word[0].isupper() else known
+
+    return " ".join(fix(w) for w in clean_text(text).split(" "))
+
+
 _NORMALISERS: dict[str, Callable[[str], str]] = {
+    "identifying_features": _features,
     "id_number": lambda t: "".join(c for c in t.replace("O", "0") if c.isdigit()),
     "full_name": lambda t: clean_text(t).upper(),
     "date_of_birth": _date_value,

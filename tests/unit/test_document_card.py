@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ekyc.cccd.layouts import LAYOUTS
-from ekyc.document.card import classify, find_card, rectify
+from ekyc.document.card import classify, find_card, locate_by_print, rectify
 from ekyc.document.errors import ImageTooSmall, NoCard, SeveralCards
 from ekyc.face.errors import ImageRejected
 from ekyc.face.image import decode_image
@@ -57,6 +57,49 @@ def test_cropped_card_is_its_own_quad() -> None:
     card = _card(13)
     q = find_card(card)
     assert np.abs(q - np.float32([[0, 0], [1011, 0], [1011, 637], [0, 637]])).max() < 2
+
+
+def _washed_out_copy(card: np.ndarray, angle: float, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """A photocopy whose card tint is lost in the paper: only the print shows; + true corners."""
+    grey = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
+    grey = np.where(grey > 200, 250, grey).astype(np.uint8)  # tint and guilloche wash out
+    page = cv2.copyMakeBorder(grey, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=250)
+    h, w = page.shape
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    page = cv2.warpAffine(page, rot, (w, h), borderValue=250)
+    ch, cw = card.shape[:2]
+    corners = np.float32([[0, 0], [cw, 0], [cw, ch], [0, ch]]) + margin
+    truth = np.c_[corners, np.ones(4)] @ rot.T
+    return cv2.cvtColor(page, cv2.COLOR_GRAY2BGR), truth.astype(np.float32)
+
+
+@pytest.mark.parametrize(("model", "side"), KINDS)
+def test_washed_out_photocopy_found_by_its_print(model: str, side: str) -> None:
+    copy, truth = _washed_out_copy(_card(30, model, side), angle=1.2, margin=50)
+    assert _corner_error(find_card(copy), truth) < 6  # not the page (50 px off)
+    c = classify(rectify(copy, find_card(copy)))
+    assert (c.model, c.side) == (model, side)
+
+
+def test_upside_down_photocopy_found_by_its_print() -> None:
+    copy, truth = _washed_out_copy(_card(31, "cancuoc2024", "front"), angle=-1.0, margin=40)
+    turned = cv2.rotate(copy, cv2.ROTATE_180)
+    h, w = copy.shape[:2]
+    truth = np.float32([w - 1, h - 1]) - truth
+    assert _corner_error(find_card(turned), truth) < 6
+
+
+def test_print_locates_a_cropped_card_at_its_frame() -> None:
+    q = locate_by_print(_card(32, "cccd2021", "back"))
+    assert q is not None
+    frame = np.float32([[0, 0], [1012, 0], [1012, 638], [0, 638]])
+    assert _corner_error(q, frame) < 4
+
+
+def test_print_finds_nothing_on_a_textured_table() -> None:
+    rng = np.random.default_rng(2)
+    table = cv2.GaussianBlur(rng.integers(0, 255, (700, 1100, 3)).astype(np.uint8), (3, 3), 0)
+    assert locate_by_print(table) is None
 
 
 def test_no_card() -> None:

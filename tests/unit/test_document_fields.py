@@ -121,6 +121,19 @@ def test_normalise_field(name: str, raw: str, want: str) -> None:
     assert normalise_field(name, raw) == want
 
 
+@pytest.mark.parametrize(
+    ("raw", "want"),
+    [
+        ("Nốt ruổi C:2cm trền trước mép phải", "Nốt ruồi C:2cm trên trước mép phải"),
+        ("NỐT RUỔI cach 1cm", "NỐT RUỒI cách 1cm"),
+        ("Sẹo duoi mat trái", "Sẹo duoi mat trái"),  # dưới/đuôi, mắt/mặt: ambiguous, kept
+        ("Nốt ruồi C2cm", "Nốt ruồi C2cm"),  # letters and digits never touched
+    ],
+)
+def test_identifying_features_marks_from_vocabulary(raw: str, want: str) -> None:
+    assert normalise_field("identifying_features", raw) == want
+
+
 def test_normalised_text_is_nfc() -> None:
     decomposed = unicodedata.normalize("NFD", "Hà Nội")
     out = normalise_field("place_of_origin", f"Phường X, {decomposed}")
