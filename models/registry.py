@@ -235,9 +235,12 @@ class ModelRegistry:
         version: str = "",
         preprocessing: Mapping[str, Any] | None = None,
         output: Mapping[str, str] | None = None,
-        fixes: tuple[str, ...] = (),
+        fixes: tuple[str, ...] = ("branchless_prelu",),
     ) -> ModelEntry:
-        """Register a deployer's model file by its hash and persist it to the user manifest."""
+        """Register a deployer's model file by its hash and persist it to the user manifest.
+
+        ``fixes`` default to ``branchless_prelu``: exact, and a no-op without PRelu nodes.
+        """
         if self.user_manifest is None:
             raise ManifestError("no user manifest path configured (EKYC_MODELS_MANIFEST)")
         if kind not in KINDS:
