@@ -139,11 +139,16 @@ def _sample(
                 "o": ln.original_text,
                 "c": ln.copy_text,
                 "chars": round(ln.ink_chars, 3),
-                "glare": ln.glare,
+                "glare": round(ln.glare, 3),
+                "oc": None if ln.original_confidence is None else round(ln.original_confidence, 3),
+                "cc": None if ln.copy_confidence is None else round(ln.copy_confidence, 3),
+                "sharp": round(ln.sharpness, 3),
+                "unreadable": ln.unreadable,
                 "truth": any(_overlaps(ln.box, b) for b in truth.values()),
             }
             for ln in result.lines
         ],
+        "scores": {k: round(v, 3) for k, v in result.scores.items()},
         "ms": {**result.timings_ms, "total": total_ms},
     }
 

@@ -130,9 +130,12 @@ def test_bad_inputs_never_crash() -> None:
 class _FakeOcr:
     """Reads each quad as a fixed text; the copy (second call) reads ``changed`` on one line."""
 
-    def __init__(self, texts: list[str], changed: tuple[int, str] | None) -> None:
+    def __init__(
+        self, texts: list[str], changed: tuple[int, str] | None, confidence: float = 0.9
+    ) -> None:
         self.texts = texts
         self.changed = changed
+        self.confidence = confidence
         self.calls = 0
 
     def read(self, image_bgr: np.ndarray) -> list[object]:
@@ -145,7 +148,7 @@ class _FakeOcr:
         out = list(self.texts)
         if self.calls > 1 and self.changed is not None:
             out[self.changed[0]] = self.changed[1]
-        return [TextBox(q, t, 0.9) for q, t in zip(quads, out, strict=True)]
+        return [TextBox(q, t, self.confidence) for q, t in zip(quads, out, strict=True)]
 
 
 def _line_regions(boxes: list[tuple[int, int, int, int]]) -> dict[str, tuple[int, int, int, int]]:
@@ -221,3 +224,35 @@ def test_swapped_portrait_on_a_scanned_card_is_reported() -> None:
     swapped = degrade.scan(tamper(card, "portrait", 3).image_bgr, 1)
     v = compare_documents([card.image_bgr], [swapped], regions=regions)
     assert [d.region for d in v.differences if d.reason == "portrait_changed"] == ["portrait"]
+
+
+def test_confident_digit_change_stands_without_ink() -> None:
+    page, boxes = _page(12)
+    regions = _line_regions(boxes)
+    texts = [f"ngày {i}/05/2023" for i in range(len(regions))]
+    ocr = _FakeOcr(texts, (4, "ngày 4/06/2023"), confidence=0.99)
+    v = compare_documents([page], [_photocopy(page, 12)], ocr, regions=regions)
+    assert [(d.region, d.reason) for d in v.differences] == [("line4", "text_changed")]
+    unsure = _FakeOcr(texts, (4, "ngày 4/06/2023"), confidence=0.9)
+    v = compare_documents([page], [_photocopy(page, 12)], unsure, regions=regions)
+    assert v.verdict == "MATCH"
+
+
+def test_tone_mark_misreading_without_ink_is_not_a_difference() -> None:
+    page, boxes = _page(13)
+    regions = _line_regions(boxes)
+    ocr = _FakeOcr(["Phường Tràng Tiền"] * len(regions), (2, "Phường Tràng Tiến"), 0.99)
+    v = compare_documents([page], [_photocopy(page, 13)], ocr, regions=regions)
+    assert v.verdict == "MATCH", [(d.region, d.reason) for d in v.differences]
+
+
+def test_digit_and_tone_helpers() -> None:
+    from ekyc.document.compare import _untoned, digits_only_change
+
+    assert digits_only_change("25/03/2023", "29/03/2023")
+    assert digits_only_change("năm 2018", "năm 2818")
+    assert not digits_only_change("O", "0")  # a letter read as a digit is not a changed number
+    assert not digits_only_change("Tiền 12", "Tiến 13")
+    assert not digits_only_change("2023", "20231")
+    assert _untoned("Tràng Tiền") == _untoned("Tràng Tiến")
+    assert _untoned("Hòa") != _untoned("Hòq") and _untoned("ă") != _untoned("a")
