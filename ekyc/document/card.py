@@ -273,6 +273,11 @@ class _PrintRef:
 _PRINT_REFS: dict[tuple[Model, Side], _PrintRef] | None = None
 
 
+def _orb(features: int) -> cv2.Feature2D:
+    """ORB, in every OpenCV build (cv2's type stubs omit its factory)."""
+    return cv2.ORB_create(nfeatures=features, fastThreshold=10)  # type: ignore[attr-defined]
+
+
 def fixed_print(layout: CardLayout) -> np.ndarray:
     """The print every card of a layout shares (headings, labels), black on white, canonical."""
     from PIL import Image, ImageDraw
@@ -289,7 +294,7 @@ def fixed_print(layout: CardLayout) -> np.ndarray:
 def _print_refs() -> dict[tuple[Model, Side], _PrintRef]:
     global _PRINT_REFS
     if _PRINT_REFS is None:
-        orb = cv2.ORB_create(nfeatures=_ORB_REF_FEATURES, fastThreshold=10)
+        orb = _orb(_ORB_REF_FEATURES)
         refs = {}
         for key, layout in LAYOUTS.items():
             grey = fixed_print(layout)
@@ -298,7 +303,7 @@ def _print_refs() -> dict[tuple[Model, Side], _PrintRef]:
                 grey, (CARD_W // _SCORE_SCALE, CARD_H // _SCORE_SCALE), interpolation=cv2.INTER_AREA
             )
             ink = (255 - small).astype(np.float32) / 255
-            pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+            pts = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
             refs[key] = _PrintRef(pts, des, ink)
         _PRINT_REFS = refs
     return _PRINT_REFS
@@ -332,13 +337,15 @@ def locate_by_print(image_bgr: np.ndarray) -> np.ndarray | None:
         return None  # without the reference fonts there is no fixed print to match
     grey = cv2.cvtColor(as_bgr(image_bgr), cv2.COLOR_BGR2GRAY)
     h, w = grey.shape
-    orb = cv2.ORB_create(nfeatures=_ORB_QUERY_FEATURES, fastThreshold=10)
+    orb = _orb(_ORB_QUERY_FEATURES)
     kps, des = orb.detectAndCompute(grey, None)
     if des is None or len(kps) < _MIN_INLIERS:
         return None
-    photo_pts = np.float32([k.pt for k in kps]).reshape(-1, 2)
+    photo_pts = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    corners = np.float32([[0, 0], [CARD_W, 0], [CARD_W, CARD_H], [0, CARD_H]]).reshape(-1, 1, 2)
+    corners = np.array([[0, 0], [CARD_W, 0], [CARD_W, CARD_H], [0, CARD_H]], np.float32).reshape(
+        -1, 1, 2
+    )
     best: tuple[float, np.ndarray] | None = None
     for ref in refs.values():
         pairs = matcher.knnMatch(ref.descriptors, des, k=2)
