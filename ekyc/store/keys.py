@@ -72,6 +72,9 @@ class ApiKeys:
             secret = base64.urlsafe_b64decode(m.group(2) + "=")
         except (binascii.Error, ValueError):
             return None
+        # the last of 43 characters carries 2 unused bits: accept only the one spelling we issue
+        if base64.urlsafe_b64encode(secret).rstrip(b"=").decode() != m.group(2):
+            return None
         key = self.s.scalars(select(ApiKey).where(ApiKey.prefix == m.group(1))).one_or_none()
         # hash anyway when the prefix is unknown so timing says nothing about which prefixes exist
         expected = key.key_hash if key is not None else "0" * 64
