@@ -8,33 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
 import click
 
 from ekyc.settings import Settings
 from ekyc.store.db import Database
 from ekyc.store.errors import NotFound
-from ekyc.store.keys import ApiKeys
-from ekyc.store.models import ApiKey, Role
+from ekyc.store.keys import ApiKeys, key_summary
+from ekyc.store.models import Role
 
 
 def _db(database_url: str | None) -> Database:
     db = Database(database_url or Settings().database_url)
     db.migrate()
     return db
-
-
-def _row(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": key.id,
-        "name": key.name,
-        "role": key.role,
-        "prefix": key.prefix,
-        "rate_per_minute": key.rate_per_minute,
-        "created_at": key.created_at.isoformat(),
-        "revoked_at": None if key.revoked_at is None else key.revoked_at.isoformat(),
-    }
 
 
 def _now() -> dt.datetime:
@@ -62,7 +49,7 @@ def create(name: str, role: str, rate: int, database_url: str | None) -> None:
     try:
         with db.session() as s:
             created = ApiKeys(s).create(name, role, _now(), rate)
-            out = {**_row(created.key), "token": created.token}
+            out = {**key_summary(created.key), "token": created.token}
     finally:
         db.dispose()
     click.echo(json.dumps(out, indent=2))
@@ -77,7 +64,7 @@ def list_keys(active: bool, database_url: str | None) -> None:
     db = _db(database_url)
     try:
         with db.session(readonly=True) as s:
-            rows = [_row(k) for k in ApiKeys(s).list(include_revoked=not active)]
+            rows = [key_summary(k) for k in ApiKeys(s).list(include_revoked=not active)]
     finally:
         db.dispose()
     click.echo(json.dumps(rows, indent=2))
@@ -91,7 +78,7 @@ def revoke(key_id: str, database_url: str | None) -> None:
     db = _db(database_url)
     try:
         with db.session() as s:
-            out = _row(ApiKeys(s).revoke(key_id, _now()))
+            out = key_summary(ApiKeys(s).revoke(key_id, _now()))
     except NotFound as e:
         raise click.ClickException(str(e)) from e
     finally:

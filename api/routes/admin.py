@@ -11,27 +11,14 @@ from fastapi.responses import JSONResponse
 from api.deps import Principal, RuntimeDep, require
 from api.schemas import AuditEntryOut, KeyCreate, KeyCreated, KeyOut, problem_responses
 from ekyc.store.audit import AuditLog
-from ekyc.store.keys import ApiKeys
-from ekyc.store.models import ApiKey, AuditEntry, Role
+from ekyc.store.keys import ApiKeys, key_summary
+from ekyc.store.models import AuditEntry, Role
 
 router = APIRouter()
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Auditor = Annotated[Principal, Depends(require(Role.AUDITOR))]
 _ERR = problem_responses(401, 403, 404, 422, 429)
-
-
-def key_json(key: ApiKey) -> dict[str, Any]:
-    """A key as listed (never its hash)."""
-    return {
-        "id": key.id,
-        "name": key.name,
-        "role": key.role,
-        "prefix": key.prefix,
-        "rate_per_minute": key.rate_per_minute,
-        "created_at": key.created_at.isoformat(),
-        "revoked_at": None if key.revoked_at is None else key.revoked_at.isoformat(),
-    }
 
 
 def _entry_json(e: AuditEntry) -> dict[str, Any]:
@@ -57,7 +44,7 @@ def create_key(body: KeyCreate, principal: Admin, rt: RuntimeDep) -> JSONRespons
             "key.created", now, actor=principal.key_id,
             detail={"key_id": created.key.id, "role": body.role, "name": body.name},
         )  # fmt: skip
-        out = {**key_json(created.key), "token": created.token}
+        out = {**key_summary(created.key), "token": created.token}
     return JSONResponse(out, status_code=201)
 
 
@@ -65,7 +52,7 @@ def create_key(body: KeyCreate, principal: Admin, rt: RuntimeDep) -> JSONRespons
 def list_keys(_p: Admin, rt: RuntimeDep) -> JSONResponse:
     """Every key, revoked ones included."""
     with rt.db.session(readonly=True) as s:
-        return JSONResponse([key_json(k) for k in ApiKeys(s).list()])
+        return JSONResponse([key_summary(k) for k in ApiKeys(s).list()])
 
 
 @router.post("/v1/keys/{key_id}/revoke", tags=["keys"], response_model=KeyOut, responses=_ERR)
@@ -75,7 +62,7 @@ def revoke_key(key_id: str, principal: Admin, rt: RuntimeDep) -> JSONResponse:
     with rt.db.session() as s:
         key = ApiKeys(s).revoke(key_id, now)
         AuditLog(s).append("key.revoked", now, actor=principal.key_id, detail={"key_id": key_id})
-        return JSONResponse(key_json(key))
+        return JSONResponse(key_summary(key))
 
 
 @router.get("/v1/audit", tags=["audit"], response_model=list[AuditEntryOut], responses=_ERR)

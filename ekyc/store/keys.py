@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -105,3 +106,16 @@ class ApiKeys:
             key.revoked_at = now
             self.s.flush()
         return key
+
+
+def key_summary(key: ApiKey) -> dict[str, Any]:
+    """A key as shown to admins and on the command line (never its hash)."""
+    return {
+        "id": key.id,
+        "name": key.name,
+        "role": key.role,
+        "prefix": key.prefix,
+        "rate_per_minute": key.rate_per_minute,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": None if key.revoked_at is None else key.revoked_at.isoformat(),
+    }
