@@ -216,22 +216,13 @@ class Workload:
 
         from ekyc.face.challenge import ACTIONS
         from ekyc.face.pipeline import FaceEngine
-        from ekyc.icao.dg2 import Dg2
-        from ekyc.icao.sod import build_sod
         from ekyc.synth import liveness as sl
         from ekyc.synth.chip import build_chip
 
         if not (faces_dir / LIVE_PHOTO).is_file():
             raise BenchError(f"face photos missing in {faces_dir}")
-        chip = build_chip(seed=11, aa="ec")
         portrait = _jpeg(cv2.imread(str(faces_dir / PORTRAIT_PHOTO)), 90)
-        dgs = {int(n[2:]): d for n, d in chip.files.items() if n.startswith("DG")}
-        dgs[2] = Dg2.from_image_bytes(portrait).encode()
-        files = {**chip.files, "DG2": dgs[2]}
-        files["EF.SOD"] = build_sod(
-            dgs, hash_alg="sha256", ds_key=chip.pki.ds_key, ds_cert=chip.pki.ds_cert
-        )
-        chip.files, chip.portrait = files, portrait
+        chip = build_chip(seed=11, aa="ec", portrait=portrait)
 
         csca = workdir / "csca"
         csca.mkdir(parents=True, exist_ok=True)

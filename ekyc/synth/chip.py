@@ -251,8 +251,12 @@ def build_chip(
     tamper_dg: int | None = None,
     clone: bool = False,
     extended_length: bool = True,
+    portrait: bytes | None = None,
 ) -> SynthChip:
     """Build every file of a CCCD chip and the profile that makes the virtual card serve it.
+
+    ``portrait`` puts those JPEG/JPEG2000 bytes in DG2 (e.g. a real face photo for face
+    matching tests) instead of the synthetic drawing.
 
     ``tamper_dg`` alters that data group after the SOD was signed (a forged chip);
     ``clone`` gives the card AA and CA keys that do not match DG15/DG14 (a copied chip).
@@ -268,7 +272,7 @@ def build_chip(
         given_names=given,
         sex="M" if c.sex == "Nam" else "F",
     )
-    portrait = synthetic_portrait(seed, portrait_format)
+    portrait = portrait if portrait is not None else synthetic_portrait(seed, portrait_format)
     dgs: dict[int, bytes] = {
         1: Dg1(mrz).encode(),
         2: Dg2.from_image_bytes(portrait).encode(),

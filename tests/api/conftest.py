@@ -6,10 +6,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -20,14 +18,10 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from ekyc.icao.dg2 import Dg2
-from ekyc.icao.sod import build_sod
 from ekyc.settings import Settings
 from ekyc.synth.chip import SynthChip, build_chip
+from tests.support import FACES, PAD_DIR, SHARED, face_engine  # noqa: F401 (re-exported)
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-FACES = SHARED / "data" / "faces"
-PAD_DIR = SHARED / "models" / "minifasnet"
 LIVE_PHOTO = "obama__obama-480p.jpg"
 PORTRAIT_PHOTO = "obama__obama2.jpg"
 T0 = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -63,38 +57,8 @@ def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 
 def chip_with_portrait(portrait: bytes | None, seed: int = 11) -> SynthChip:
-    """A synthetic CCCD chip (EC AA); with a real portrait in DG2 and the SOD re-signed."""
-    chip = build_chip(seed=seed, aa="ec")
-    if portrait is None:
-        return chip
-    dgs = {int(n[2:]): d for n, d in chip.files.items() if n.startswith("DG")}
-    dgs[2] = Dg2.from_image_bytes(portrait).encode()
-    files = dict(chip.files)
-    files["DG2"] = dgs[2]
-    files["EF.SOD"] = build_sod(
-        dgs, hash_alg="sha256", ds_key=chip.pki.ds_key, ds_cert=chip.pki.ds_cert
-    )
-    chip.files, chip.portrait = files, portrait
-    return chip
-
-
-def face_engine() -> Any:
-    """The bundled detector and embedder, plus the MiniFASNet PAD models when present."""
-    from ekyc.face.pipeline import FaceEngine
-
-    engine = FaceEngine.from_registry()
-    files = ("minifasnet_v2_scale2.7_80x80.onnx", "minifasnet_v1se_scale4.0_80x80.onnx")
-    if all((PAD_DIR / f).is_file() for f in files):
-        from models.face_pad import load_pad
-        from models.registry import default_registry
-        from models.session import RuntimeOptions
-
-        reg = default_registry(Path(tempfile.mkdtemp()) / "manifest.json")
-        for name, scale in zip(files, (2.7, 4.0), strict=True):
-            reg.add(PAD_DIR / name, "face_pad", "Apache-2.0", "minivision",
-                    preprocessing={"crop_scale": scale})  # fmt: skip
-        engine.pad = load_pad(reg, RuntimeOptions())
-    return engine
+    """A synthetic CCCD chip (EC AA), with ``portrait`` in DG2 when given."""
+    return build_chip(seed=seed, aa="ec", portrait=portrait)
 
 
 @pytest.fixture(scope="session")

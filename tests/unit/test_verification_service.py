@@ -22,8 +22,6 @@ from sqlalchemy import func, select
 
 from ekyc.document.compare import CopyVerdict
 from ekyc.face.challenge import ChallengeRejected
-from ekyc.icao.dg2 import Dg2
-from ekyc.icao.sod import build_sod
 from ekyc.icao.trust_store import TrustStore
 from ekyc.store.crypto import Encryptor
 from ekyc.store.db import Database
@@ -47,9 +45,8 @@ from ekyc.verification.states import IllegalTransition, State
 from ekyc.verification.steps import Outcome
 from ekyc.verification.webhooks import WebhookSender, deliver_due, verify_webhook
 from readers.vcard.aa_card import aa_sign
+from tests.support import FACES, face_engine
 
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
-PAD_DIR = Path(__file__).resolve().parents[3] / "shared" / "models" / "minifasnet"
 LIVE_PHOTO = "obama__obama-480p.jpg"
 PORTRAIT_PHOTO = "obama__obama2.jpg"
 T0 = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
@@ -81,46 +78,15 @@ def _jpeg(bgr: np.ndarray, quality: int = 95) -> bytes:
 
 
 def _chip_with_portrait(portrait: bytes | None) -> SynthChip:
-    """A synthetic CCCD chip; with a real portrait in DG2 (and the SOD signed over it)."""
-    chip = build_chip(seed=11, aa="ec")
-    if portrait is None:
-        return chip
-    dgs = {int(n[2:]): d for n, d in chip.files.items() if n.startswith("DG")}
-    dgs[2] = Dg2.from_image_bytes(portrait).encode()
-    files = dict(chip.files)
-    files["DG2"] = dgs[2]
-    files["EF.SOD"] = build_sod(
-        dgs, hash_alg="sha256", ds_key=chip.pki.ds_key, ds_cert=chip.pki.ds_cert
-    )
-    chip.files, chip.portrait = files, portrait
-    return chip
-
-
-def _face_engine() -> object:
-    from ekyc.face.pipeline import FaceEngine
-
-    engine = FaceEngine.from_registry()
-    files = ("minifasnet_v2_scale2.7_80x80.onnx", "minifasnet_v1se_scale4.0_80x80.onnx")
-    if all((PAD_DIR / f).is_file() for f in files):
-        import tempfile
-
-        from models.face_pad import load_pad
-        from models.registry import default_registry
-        from models.session import RuntimeOptions
-
-        reg = default_registry(Path(tempfile.mkdtemp()) / "manifest.json")
-        for name, scale in zip(files, (2.7, 4.0), strict=True):
-            reg.add(PAD_DIR / name, "face_pad", "Apache-2.0", "minivision",
-                    preprocessing={"crop_scale": scale})  # fmt: skip
-        engine.pad = load_pad(reg, RuntimeOptions())
-    return engine
+    """A synthetic CCCD chip (EC AA), with ``portrait`` in DG2 when given."""
+    return build_chip(seed=11, aa="ec", portrait=portrait)
 
 
 @pytest.fixture(scope="module")
 def face() -> object:
     if not FACES.is_dir():
         pytest.skip("../shared/data/faces missing")
-    return _face_engine()
+    return face_engine()
 
 
 @pytest.fixture(scope="module")
