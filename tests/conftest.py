@@ -13,6 +13,25 @@ NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 READER = "Virtual PCD 00 00"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _service_state_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings() built by a test keep the database and keys out of the checkout's var/."""
+    import os
+
+    var = tmp_path_factory.mktemp("var")
+    defaults = {
+        "EKYC_DATABASE_URL": f"sqlite:///{var / 'ekyc.db'}",
+        "EKYC_ENCRYPTION_KEY_FILE": str(var / "ekyc-keys.json"),
+        "EKYC_SIGNING_KEY_DIR": str(var / "signing-keys"),
+    }
+    saved = {k: os.environ.get(k) for k in defaults}
+    os.environ.update({k: v for k, v in defaults.items() if saved[k] is None})
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+
+
 @pytest.fixture(scope="session")
 def pcscd() -> Iterator[None]:
     """pcscd with vsmartcard-vpcd, started for the session when not already running."""
