@@ -8,6 +8,12 @@ condition sees every type. Pair ``i`` uses seed ``seed + i``; the thresholds in
 ``CompareSettings`` were tuned on seeds from ``TUNING_SEED`` on and are reported on a disjoint
 range (the default ``seed=0``). Timings are per compare, 1 thread (ONNX Runtime and OpenCV).
 
+With ``--real-portraits`` the card portraits are real photos (``/work/shared/data/faces``, a
+development set of a few identities, face-centred crops; benchmark only) and the portrait is
+judged by the face capability (``FaceEngine.from_registry()``): a swap puts another
+identity's photo on the copy. Without it the portraits are the synthetic cartoon faces and
+the portrait is judged by structure and levels alone.
+
 Run: ``.venv/bin/python -m benchmarks.copy_compare --n 200 --seed 0 --workers 2``.
 """
 
@@ -18,13 +24,20 @@ import json
 import multiprocessing as mp
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from benchmarks.machine import describe, summary
-from ekyc.document.compare import CompareSettings, PageResult, card_regions, compare_page
+from ekyc.document.compare import (
+    CompareSettings,
+    FaceComparer,
+    PageResult,
+    card_regions,
+    compare_page,
+)
 from ekyc.synth import degrade
 from ekyc.synth.card import render_card
 from ekyc.synth.chip import sample_citizen
@@ -51,7 +64,11 @@ _DEGRADE: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "phone_photo": degrade.phone_photo,
 }
 
+FACES_DIR = Path("/work/shared/data/faces")
+
 _OCR: Any = None
+_FACE: Any = None
+_PHOTOS: list[tuple[str, np.ndarray]] | None = None  # (identity, face-centred BGR crop)
 
 
 def _ocr() -> Any:
@@ -63,23 +80,99 @@ def _ocr() -> Any:
     return _OCR
 
 
-def _render(doc: tuple[str, str, str], seed: int) -> Any:
+def _face_engine() -> Any:
+    global _FACE
+    if _FACE is None:
+        from ekyc.face.pipeline import FaceEngine
+
+        _FACE = FaceEngine.from_registry()
+    return _FACE
+
+
+def _face_crop(photo: np.ndarray) -> np.ndarray | None:
+    """An ID-style crop of the photo's best face (face centred, shoulders below), or None."""
+    faces = _face_engine().detector.detect(photo)
+    if not faces:
+        return None
+    x, y, w, h = faces[0].box
+    cw = 2.0 * max(w, h)
+    ch = cw * 4 / 3
+    cx, cy = x + w / 2, y + h / 2 + 0.12 * ch
+    pad = int(ch)
+    big = cv2.copyMakeBorder(photo, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    x0, y0 = int(cx - cw / 2) + pad, int(cy - ch / 2) + pad
+    return np.ascontiguousarray(big[y0 : y0 + int(ch), x0 : x0 + int(cw)])
+
+
+def _photos() -> list[tuple[str, np.ndarray]]:
+    """Face-centred crops of the single-person development photos, with their identity."""
+    global _PHOTOS
+    if _PHOTOS is None:
+        _PHOTOS = []
+        for path in sorted(FACES_DIR.glob("*.jpg")):
+            identity = path.name.split("__")[0]
+            image = cv2.imread(str(path))
+            if identity == "multi" or image is None:
+                continue
+            crop = _face_crop(image)
+            if crop is not None:
+                _PHOTOS.append((identity, crop))
+    return _PHOTOS
+
+
+def _portrait_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A real photo for the original and one of another identity (for a swap)."""
+    photos = _photos()
+    identity, a = photos[seed % len(photos)]
+    others = [p for who, p in photos if who != identity]
+    return a, others[(seed // len(photos)) % len(others)]
+
+
+def _face_comparer() -> FaceComparer:
+    """Same person on both portrait crops, by the face capability (no face: not the same)."""
+    from ekyc.face.errors import FaceRejected
+
+    engine = _face_engine()
+
+    def padded(crop: np.ndarray) -> np.ndarray:
+        h, w = crop.shape[:2]
+        return cv2.copyMakeBorder(crop, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_REPLICATE)
+
+    def same(original: np.ndarray, copy: np.ndarray) -> bool:
+        a = engine.analyse(padded(original), role="portrait")
+        b = engine.analyse(padded(copy), role="portrait")
+        try:
+            return bool(engine.compare(a, b, require_quality=False).decision == "match")
+        except FaceRejected:
+            return False
+
+    return same
+
+
+def _render(doc: tuple[str, str, str], seed: int, portrait: np.ndarray | None = None) -> Any:
     family, model, side = doc
     if family == "a4":
         return render_a4(seed, model)  # type: ignore[arg-type]
-    return render_card(sample_citizen(seed), side, model, seed)  # type: ignore[arg-type]
+    return render_card(sample_citizen(seed), side, model, seed, portrait=portrait)  # type: ignore[arg-type]
 
 
-def _pair(kind: str, i: int, seed: int) -> dict[str, Any]:
+def _pair(kind: str, i: int, seed: int, real: bool = False) -> dict[str, Any]:
     """Build and compare pair ``i`` of ``kind``; the sample records verdict, evidence, times."""
     s = seed + i
     condition = CONDITIONS[i % len(CONDITIONS)]
     start = (i // len(CONDITIONS)) % len(DOCS)
+    photo, other = _portrait_pair(s) if real else (None, None)
     for k in range(len(DOCS)):  # the first document type (in the cycle) the tamper applies to
         doc = DOCS[(start + k) % len(DOCS)]
-        rendered = _render(doc, s)
+        rendered = _render(doc, s, photo)
         if kind == "honest":
             copy_img, truth = rendered.image_bgr, {}
+            break
+        if real and kind == "portrait":  # another identity's photo on the same card
+            box = card_regions(doc[1], doc[2]).get("portrait") if doc[0] == "card" else None  # type: ignore[arg-type]
+            if box is None:
+                continue
+            copy_img, truth = _render(doc, s, other).image_bgr, {"portrait": box}
             break
         try:
             t = tamper(rendered, kind, s)  # type: ignore[arg-type]
@@ -91,8 +184,9 @@ def _pair(kind: str, i: int, seed: int) -> dict[str, Any]:
         raise RuntimeError(f"no document takes a {kind} tamper")
     copy_img = _DEGRADE[condition](copy_img, s + 7919)
     regions = {} if isinstance(rendered, RenderedPage) else card_regions(doc[1], doc[2])  # type: ignore[arg-type]
+    face = _face_comparer() if real else None
     t0 = time.perf_counter()
-    result = compare_page(rendered.image_bgr, copy_img, ocr=_ocr(), regions=regions)
+    result = compare_page(rendered.image_bgr, copy_img, ocr=_ocr(), face=face, regions=regions)
     total_ms = (time.perf_counter() - t0) * 1000
     return _sample(kind, condition, doc, s, result, truth, total_ms)
 
@@ -153,15 +247,17 @@ def _sample(
     }
 
 
-def _worker(args: tuple[str, int, int]) -> dict[str, Any]:
+def _worker(args: tuple[str, int, int, bool]) -> dict[str, Any]:
     cv2.setNumThreads(1)
     return _pair(*args)
 
 
-def run(n: int = 200, seed: int = 0, workers: int = 1) -> dict[str, Any]:
+def run(
+    n: int = 200, seed: int = 0, workers: int = 1, real_portraits: bool = False
+) -> dict[str, Any]:
     """Run ``n`` pairs per tamper kind plus ``n`` honest pairs; return the report."""
     cv2.setNumThreads(1)
-    jobs = [(kind, i, seed) for kind in KINDS for i in range(n)]
+    jobs = [(kind, i, seed, real_portraits) for kind in KINDS for i in range(n)]
     if workers > 1:
         with mp.get_context("spawn").Pool(workers) as pool:
             samples = pool.map(_worker, jobs, chunksize=4)
@@ -172,6 +268,7 @@ def run(n: int = 200, seed: int = 0, workers: int = 1) -> dict[str, Any]:
         "machine": describe(),
         "n": n,
         "seed": seed,
+        "portraits": "real photos, face comparer" if real_portraits else "synthetic, no face",
         "settings": CompareSettings().__dict__,
         "table": _table(samples),
         "timings_ms": _timings(samples),
@@ -236,7 +333,8 @@ def print_report(report: dict[str, Any]) -> None:
     m = report["machine"]
     print(
         f"copy compare benchmark — {report['n']} pairs per kind, seeds {report['seed']}.."
-        f"{report['seed'] + report['n'] - 1}, on {m['cpu']} ({m['cores']} cores), 1 thread"
+        f"{report['seed'] + report['n'] - 1}, on {m['cpu']} ({m['cores']} cores), 1 thread;"
+        f" portraits: {report['portraits']}"
     )
     cols = ("all",) + CONDITIONS + ("card", "a4")
     print(f"{'kind':14}" + "".join(f"{c:>16}" for c in cols) + f"{'unreadable':>12}")
@@ -271,8 +369,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--json", help="write the whole report (samples included) here")
+    parser.add_argument(
+        "--real-portraits",
+        action="store_true",
+        help="real photos as card portraits, judged by the face capability",
+    )
     args = parser.parse_args()
-    report = run(args.n, args.seed, args.workers)
+    report = run(args.n, args.seed, args.workers, args.real_portraits)
     print_report(report)
     if args.json:
         with open(args.json, "w") as fh:

@@ -256,3 +256,59 @@ def test_digit_and_tone_helpers() -> None:
     assert not digits_only_change("2023", "20231")
     assert _untoned("Tràng Tiền") == _untoned("Tràng Tiến")
     assert _untoned("Hòa") != _untoned("Hòq") and _untoned("ă") != _untoned("a")
+
+
+class _GarblingOcr(_FakeOcr):
+    """The copy (second call) reads a changed date on every line listed in ``garbled``."""
+
+    def __init__(self, texts: list[str], garbled: dict[int, str]) -> None:
+        super().__init__(texts, None, confidence=0.99)
+        self.garbled = garbled
+
+    def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[object]:
+        from models.ocr.base import TextBox
+
+        self.calls += 1
+        out = [self.garbled.get(i, t) if self.calls > 1 else t for i, t in enumerate(self.texts)]
+        return [TextBox(q, t, self.confidence) for q, t in zip(quads, out, strict=True)]
+
+
+def test_most_lines_differing_make_the_page_unreadable_not_mismatch() -> None:
+    page, boxes = _page(14)
+    regions = _line_regions(boxes)
+    texts = [f"ngày {i}/05/2023" for i in range(len(regions))]
+    everywhere = _GarblingOcr(texts, {i: f"ngày {i}/06/2023" for i in range(0, 16, 2)})
+    v = compare_documents([page], [_photocopy(page, 14)], everywhere, regions=regions)
+    assert v.verdict == "UNREADABLE", [(d.region, d.reason) for d in v.differences]
+    assert v.pages[0].why == "too_many_differences" and not v.differences
+    assert v.pages[0].scores["lines.differing"] == 8
+    # a forger's few lines are still reported one by one
+    few = _GarblingOcr(texts, {3: "ngày 3/06/2023", 9: "ngày 9/06/2023"})
+    v = compare_documents([page], [_photocopy(page, 14)], few, regions=regions)
+    assert v.verdict == "MISMATCH"
+    assert sorted(d.region for d in v.differences) == ["line3", "line9"]
+
+
+def test_a_removed_line_stands_out_of_a_crowded_page() -> None:
+    page, boxes = _page(15)
+    tampered, _ = _page(15, drop=6)
+    regions = _line_regions(boxes)
+    texts = [f"ngày {i}/05/2023" for i in range(len(regions))]
+    garbled = {i: f"ngày {i}/06/2023" for i in range(0, 16, 2)} | {6: ""}
+    v = compare_documents(
+        [page], [_photocopy(tampered, 15)], _GarblingOcr(texts, garbled), regions=regions
+    )
+    assert v.verdict == "MISMATCH" and v.pages[0].scores["lines.differing"] >= 8
+    found = {d.region: d.reason for d in v.differences}
+    assert found.get("line6") == "content_removed"
+    # the garbled readings without ink (the crowd) are not reported
+    assert not {f"line{i}" for i in range(0, 16, 2) if i != 6} & set(found)
+
+
+def test_diacritics_only_readings_share_their_base_letters() -> None:
+    from ekyc.document.compare import unmarked
+
+    assert unmarked("GIÁM ĐỐC SỞ") == unmarked("GIẤM ĐỐC SỐ") == unmarked("giam doc so")
+    assert unmarked("Phạm Minh") == unmarked("Pham Minh")
+    assert unmarked("Phạm Minh") != unmarked("Phạm Minb")
+    assert unmarked("12/05/2023") != unmarked("12/06/2023")
