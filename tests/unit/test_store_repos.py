@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -37,61 +32,15 @@ from ekyc.store import (
     purge,
 )
 from ekyc.store.models import Base
+from tests.unit.conftest import parallel
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
-PG_URL = os.environ.get("EKYC_TEST_POSTGRES_URL")
 K1, K2 = bytes(range(32)), bytes(range(32, 64))
-T = TypeVar("T")
-
-
-def reset_postgres(db: Database) -> None:
-    """An empty public schema, so each test migrates from nothing."""
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-
-
-def open_backend(kind: str, tmp_path: Path) -> Database:
-    """A fresh, unmigrated database of the given kind (skips or fails for PostgreSQL)."""
-    if kind == "sqlite":
-        return Database(f"sqlite:///{tmp_path}/ekyc.db")
-    if not PG_URL:
-        pytest.skip('EKYC_TEST_POSTGRES_URL unset: run `eval "$(.ci/postgres.sh start)"` first')
-    db = Database(PG_URL)
-    if not db.ping():
-        pytest.fail(f"EKYC_TEST_POSTGRES_URL is set but the server is unreachable: {PG_URL}")
-    reset_postgres(db)
-    return db
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    db = open_backend(request.param, tmp_path)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def db(empty_db: Database) -> Database:
-    empty_db.migrate()
-    return empty_db
 
 
 @pytest.fixture
 def enc() -> Encryptor:
     return Encryptor({"k1": K1}, "k1")
-
-
-def parallel(n: int, fn: Callable[[int], T]) -> list[T]:
-    """Run ``fn(i)`` on ``n`` threads released together; results in index order."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> T:
-        barrier.wait()
-        return fn(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def new_session(db: Database, **kw: object) -> SessionRow:
