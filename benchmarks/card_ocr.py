@@ -112,6 +112,7 @@ def run(
     engines: tuple[str, ...] = ("default", "tesseract"),
     conditions: tuple[str, ...] = tuple(CONDITIONS),
     detector_modes: tuple[bool, ...] = (False, True),
+    providers: tuple[str, ...] = ("CPUExecutionProvider",),
 ) -> dict[str, Any]:
     """Accuracy and stage timings per engine, detector mode and condition (n cards each)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -119,6 +120,7 @@ def run(
         "machine": describe(),
         "n": n,
         "seed": seed,
+        "providers": list(providers),
         "floors": {
             "field_exact_clean": FLOOR_CLEAN,
             "field_exact_degraded": FLOOR_DEGRADED,
@@ -129,7 +131,7 @@ def run(
     }
     started = time.perf_counter()
     for name in engines:
-        engine = load_ocr(name, RuntimeOptions(intra_threads=1, inter_threads=1))
+        engine = load_ocr(name, RuntimeOptions(providers, intra_threads=1, inter_threads=1))
         for use_detector in detector_modes:
             key = f"{name}{'+det' if use_detector else ''}"
             report["runs"][key] = {
@@ -141,7 +143,11 @@ def run(
 
 def print_report(report: dict[str, Any]) -> None:
     """A table: per engine/mode and condition, accuracy rates and median/p95 stage timings."""
-    print(f"card OCR, {report['n']} cards per condition, seed {report['seed']}")
+    m = report["machine"]
+    print(
+        f"card OCR, {report['n']} cards per condition, seed {report['seed']}, on {m['cpu']}"
+        f" ({m['cores']} cores), providers {', '.join(report.get('providers', ['CPU']))}"
+    )
     head = f"{'run':<16}{'condition':<13}{'fields':>8}{'MRZ ok':>8}{'MRZ ex':>8}{'QR':>7}"
     print(head + "  total med/p95 ms  recognise med/p95  errors")
     for key, conds in report["runs"].items():

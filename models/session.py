@@ -57,6 +57,30 @@ def resolve_providers(requested: tuple[str, ...], available: list[str] | None = 
     return chosen
 
 
+_GPU = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider"})
+# cuDNN's default EXHAUSTIVE search times every convolution algorithm for each new input
+# shape; OCR inputs change shape with every page and line batch, and on an H100 that search
+# made card OCR slower than the CPU. The heuristic picks an algorithm without timing.
+PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
+    "CUDAExecutionProvider": {"cudnn_conv_algo_search": "HEURISTIC"},
+}
+_preloaded: list[bool] = []
+
+
+def preload_gpu_libraries(providers: list[str]) -> bool:
+    """Load the CUDA and cuDNN libraries of pip's nvidia-* wheels once, when a GPU provider runs.
+
+    onnxruntime-gpu does not find those wheels' libraries by itself (they are not on the
+    loader's path); ``onnxruntime.preload_dlls`` loads them, and is a no-op where the system
+    libraries are already found.
+    """
+    if _preloaded or not _GPU.intersection(providers) or not hasattr(ort, "preload_dlls"):
+        return bool(_preloaded)
+    ort.preload_dlls()
+    _preloaded.append(True)
+    return True
+
+
 def create_session(model: bytes | Path, options: RuntimeOptions) -> ort.InferenceSession:
     """Open an inference session with spinning off and the configured providers and threads."""
     so = ort.SessionOptions()
@@ -67,6 +91,16 @@ def create_session(model: bytes | Path, options: RuntimeOptions) -> ort.Inferenc
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     so.add_session_config_entry("session.inter_op.allow_spinning", "0")
     source = str(model) if isinstance(model, Path) else model
-    return ort.InferenceSession(
-        source, sess_options=so, providers=resolve_providers(options.providers)
+    providers = resolve_providers(options.providers)
+    preload_gpu_libraries(providers)
+    session = ort.InferenceSession(
+        source,
+        sess_options=so,
+        providers=providers,
+        provider_options=[PROVIDER_OPTIONS.get(p, {}) for p in providers],
     )
+    if session.get_providers()[0] != providers[0]:
+        # onnxruntime retries on the CPU when a GPU provider fails to start: say so once per
+        # session, as a deployer asking for CUDA must know the models run on the CPU.
+        log.warning("%s failed to start; running on %s", providers[0], session.get_providers())
+    return session

@@ -53,3 +53,15 @@ def test_session_runs_on_cpu_when_cuda_requested(caplog: pytest.LogCaptureFixtur
     assert "NoSuchExecutionProvider" in caplog.text
     out = sess.run(["cls_32"], {"input": np.zeros((1, 3, 64, 96), np.float32)})[0]
     assert out.shape == (1, 2 * 3, 1)  # anchors at stride 32 for a 64x96 input
+
+
+def test_gpu_libraries_preloaded_only_for_a_gpu_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.session as session
+
+    calls: list[int] = []
+    monkeypatch.setattr(session.ort, "preload_dlls", lambda: calls.append(1), raising=False)
+    monkeypatch.setattr(session, "_preloaded", [])
+    assert session.preload_gpu_libraries([CPU]) is False and calls == []
+    assert session.preload_gpu_libraries(["CUDAExecutionProvider", CPU]) is True
+    assert session.preload_gpu_libraries(["CUDAExecutionProvider", CPU]) is True
+    assert calls == [1]  # once per process
