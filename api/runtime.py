@@ -37,6 +37,25 @@ Rng = Callable[[int], bytes]
 
 
 @dataclass
+class LazyOcr:
+    """The configured OCR engine, loaded on first call (CapabilityNotInstalled when missing)."""
+
+    engine: str
+    _loaded: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self) -> Any:
+        with self._lock:
+            if self._loaded is None:
+                try:
+                    from models.ocr.factory import load_ocr
+                except ImportError as e:
+                    raise CapabilityNotInstalled(f"OCR is not installed: {e}") from e
+                self._loaded = load_ocr(self.engine)
+            return self._loaded
+
+
+@dataclass
 class Runtime:
     """Per-process state shared by every request."""
 
@@ -48,21 +67,9 @@ class Runtime:
     limiter: TokenBuckets
     metrics: Metrics | None
     clock: Clock
+    ocr: LazyOcr
     sender: WebhookSender | None = None
     face_error: str | None = None
-    _ocr: Any = None
-    _ocr_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def ocr(self) -> Any:
-        """The OCR engine, loaded on first use (CapabilityNotInstalled when unavailable)."""
-        with self._ocr_lock:
-            if self._ocr is None:
-                try:
-                    from models.ocr.factory import load_ocr
-                except ImportError as e:
-                    raise CapabilityNotInstalled(f"OCR is not installed: {e}") from e
-                self._ocr = load_ocr(self.settings.ocr_engine)
-            return self._ocr
 
 
 def load_face(settings: Settings) -> tuple[FaceEngine | None, str | None]:
@@ -101,6 +108,7 @@ def build_runtime(
         engine, face_error = load_face(settings)
     else:
         engine = face if not isinstance(face, str) else None
+    ocr = LazyOcr(settings.ocr_engine)
     service = VerificationService.from_settings(
         settings,
         db,
@@ -109,6 +117,7 @@ def build_runtime(
         face=engine,
         clock=clock,
         rng=rng,
+        ocr=ocr,
     )
     service.max_image_pixels = settings.max_image_pixels
     return Runtime(
@@ -120,6 +129,7 @@ def build_runtime(
         limiter=TokenBuckets(settings.rate_burst_seconds),
         metrics=metrics,
         clock=clock,
+        ocr=ocr,
         sender=WebhookSender.from_settings(settings),
         face_error=face_error,
     )

@@ -33,11 +33,11 @@ import numpy as np
 from benchmarks.machine import describe, summary
 from ekyc.document.compare import (
     CompareSettings,
-    FaceComparer,
     PageResult,
     card_regions,
     compare_page,
 )
+from ekyc.document.portrait import face_comparer
 from ekyc.synth import degrade
 from ekyc.synth.card import render_card
 from ekyc.synth.chip import sample_citizen
@@ -128,27 +128,6 @@ def _portrait_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, others[(seed // len(photos)) % len(others)]
 
 
-def _face_comparer() -> FaceComparer:
-    """Same person on both portrait crops, by the face capability (no face: not the same)."""
-    from ekyc.face.errors import FaceRejected
-
-    engine = _face_engine()
-
-    def padded(crop: np.ndarray) -> np.ndarray:
-        h, w = crop.shape[:2]
-        return cv2.copyMakeBorder(crop, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_REPLICATE)
-
-    def same(original: np.ndarray, copy: np.ndarray) -> bool:
-        a = engine.analyse(padded(original), role="portrait")
-        b = engine.analyse(padded(copy), role="portrait")
-        try:
-            return bool(engine.compare(a, b, require_quality=False).decision == "match")
-        except FaceRejected:
-            return False
-
-    return same
-
-
 def _render(doc: tuple[str, str, str], seed: int, portrait: np.ndarray | None = None) -> Any:
     family, model, side = doc
     if family == "a4":
@@ -184,7 +163,7 @@ def _pair(kind: str, i: int, seed: int, real: bool = False) -> dict[str, Any]:
         raise RuntimeError(f"no document takes a {kind} tamper")
     copy_img = _DEGRADE[condition](copy_img, s + 7919)
     regions = {} if isinstance(rendered, RenderedPage) else card_regions(doc[1], doc[2])  # type: ignore[arg-type]
-    face = _face_comparer() if real else None
+    face = face_comparer(_face_engine()) if real else None
     t0 = time.perf_counter()
     result = compare_page(rendered.image_bgr, copy_img, ocr=_ocr(), face=face, regions=regions)
     total_ms = (time.perf_counter() - t0) * 1000
@@ -233,6 +212,8 @@ def _sample(
                 "o": ln.original_text,
                 "c": ln.copy_text,
                 "chars": round(ln.ink_chars, 3),
+                "peak": round(ln.peak_chars, 3),
+                "fpeak": round(ln.faint_peak_chars, 3),
                 "glare": round(ln.glare, 3),
                 "oc": None if ln.original_confidence is None else round(ln.original_confidence, 3),
                 "cc": None if ln.copy_confidence is None else round(ln.copy_confidence, 3),

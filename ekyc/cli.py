@@ -655,17 +655,12 @@ def ocr_card(image: Path, engine: str, detector: bool, dg13_from: Path | None) -
 
 def _face_comparer() -> Any:
     """A (portrait, portrait) → same-person callable, or None when face models do not load."""
+    from ekyc.document.portrait import face_comparer
+
     try:
-        engine = _face_engine()
+        return face_comparer(_face_engine())
     except (EkycError, OSError):
         return None
-
-    def same(a: Any, b: Any) -> bool:
-        return bool(
-            engine.compare(engine.analyse(a, "portrait"), engine.analyse(b, "portrait")).matched
-        )
-
-    return same
 
 
 @main.command("compare")

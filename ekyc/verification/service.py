@@ -223,12 +223,22 @@ class _Spent:
         return self.challenge
 
 
-def _load_document_comparer() -> DocumentComparer | None:
+def document_comparer(
+    face: FaceEngine | None = None, ocr: Callable[[], Any] | None = None
+) -> DocumentComparer | None:
+    """compare_documents with the OCR engine (``ocr()``, loaded on first use) and the face
+    capability's portrait check bound in; None when the document capability is missing."""
     try:
         from ekyc.document.compare import compare_documents
+        from ekyc.document.portrait import face_comparer
     except ImportError:
         return None
-    return compare_documents
+    same = face_comparer(face) if face is not None else None
+
+    def compare(originals: Sequence[np.ndarray], copies: Sequence[np.ndarray]) -> CopyVerdict:
+        return compare_documents(originals, copies, ocr() if ocr is not None else None, same)
+
+    return compare
 
 
 class VerificationService:
@@ -258,7 +268,7 @@ class VerificationService:
         self.policy = policy
         self.trust_store = trust_store
         self.face = face
-        self.documents = documents if documents is not None else _load_document_comparer()
+        self.documents = documents if documents is not None else document_comparer(face)
         self.clock = clock
         self.rng = rng
         self.session_ttl = session_ttl
@@ -278,8 +288,10 @@ class VerificationService:
         face: FaceEngine | None,
         clock: Clock,
         rng: Rng = os.urandom,
+        ocr: Callable[[], Any] | None = None,
     ) -> VerificationService:
-        """The service as configured: signing keys folder, policy file, lifetimes, links."""
+        """The service as configured: signing keys folder, policy file, lifetimes, links;
+        documents are compared with ``ocr()`` (loaded on first use) and the face engine."""
         return cls(
             db,
             encryptor,
@@ -287,6 +299,7 @@ class VerificationService:
             Policy.load(settings.policy_file),
             trust_store=trust_store,
             face=face,
+            documents=document_comparer(face, ocr),
             clock=clock,
             rng=rng,
             session_ttl=dt.timedelta(seconds=settings.session_ttl_seconds),
