@@ -23,13 +23,13 @@ from ekyc.face.image import decode_image
 from ekyc.face.liveness import Frame, check_liveness
 from ekyc.face.pipeline import FaceEngine
 from ekyc.synth import liveness as synth
+from models.face_pad import register_minifasnet
 from models.registry import default_registry
 from models.session import RuntimeOptions
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FLOOR_VERIFY_MS = 60.0
 FLOOR_LIVENESS_MS = 250.0
-PAD_FILES = {"minifasnet_v2_scale2.7_80x80.onnx": 2.7, "minifasnet_v1se_scale4.0_80x80.onnx": 4.0}
 
 
 def _jpeg_640x480(path: Path) -> bytes:
@@ -59,15 +59,8 @@ def _timed(fn: Callable[[], Any], runs: int, warmup: int = 3) -> list[float]:
 
 def _engine(threads: int, pad_dir: Path | None, providers: tuple[str, ...]) -> FaceEngine:
     registry = default_registry(Path(tempfile.mkdtemp()) / "models.json")
-    if pad_dir is not None and pad_dir.exists():
-        for name, scale in PAD_FILES.items():
-            registry.add(
-                pad_dir / name,
-                "face_pad",
-                "Apache-2.0",
-                "minivision (dev copy)",
-                preprocessing={"crop_scale": scale},
-            )
+    if pad_dir is not None:
+        register_minifasnet(registry, pad_dir, "minivision (dev copy)")
     options = RuntimeOptions(providers=providers, intra_threads=threads)
     return FaceEngine.from_registry(registry, options)
 

@@ -26,6 +26,7 @@ from benchmarks.machine import describe
 from ekyc.face.align import align
 from ekyc.face.image import decode_image
 from ekyc.face.pipeline import FaceEngine
+from models.face_pad import register_minifasnet
 from models.ocr.aster_rec import AsterRecognizer
 from models.ocr.base import OcrEngine
 from models.ocr.rapid_det import RapidTextDetector
@@ -33,22 +34,14 @@ from models.registry import default_registry
 from models.session import RuntimeOptions, parse_providers
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-PAD_FILES = {"minifasnet_v2_scale2.7_80x80.onnx": 2.7, "minifasnet_v1se_scale4.0_80x80.onnx": 4.0}
 FLOOR_COSINE = 0.9999
 FLOOR_BOX_IOU = 0.99
 
 
 def _face_engine(options: RuntimeOptions, pad_dir: Path | None) -> FaceEngine:
     registry = default_registry(Path(tempfile.mkdtemp()) / "models.json")
-    if pad_dir is not None and pad_dir.exists():
-        for name, scale in PAD_FILES.items():
-            registry.add(
-                pad_dir / name,
-                "face_pad",
-                "Apache-2.0",
-                "minivision (dev copy)",
-                preprocessing={"crop_scale": scale},
-            )
+    if pad_dir is not None:
+        register_minifasnet(registry, pad_dir, "minivision (dev copy)")
     return FaceEngine.from_registry(registry, options)
 
 

@@ -44,10 +44,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 FACES = SHARED / "data" / "faces"
 PAD_DIR = SHARED / "models" / "minifasnet"
-PAD_FILES = (
-    ("minifasnet_v2_scale2.7_80x80.onnx", 2.7),
-    ("minifasnet_v1se_scale4.0_80x80.onnx", 4.0),
-)
 LIVE_PHOTO = "obama__obama-480p.jpg"
 PORTRAIT_PHOTO = "obama__obama2.jpg"
 PROCEDURE = "dang-ky-thuong-tru"  # chip + liveness + face_match
@@ -277,20 +273,12 @@ def renderable(actions: list[str]) -> bool:
 
 def _pad_manifest(workdir: Path) -> Path | None:
     """A model manifest adding the MiniFASNet PAD models when they are in ../shared."""
-    if not all((PAD_DIR / name).is_file() for name, _ in PAD_FILES):
-        return None
+    from models.face_pad import register_minifasnet
     from models.registry import default_registry
 
     manifest = workdir / "models.json"
-    reg = default_registry(manifest)
-    for name, scale in PAD_FILES:
-        reg.add(
-            PAD_DIR / name,
-            "face_pad",
-            "Apache-2.0",
-            "minivision",
-            preprocessing={"crop_scale": scale},
-        )
+    if not register_minifasnet(default_registry(manifest), PAD_DIR):
+        return None
     return manifest
 
 

@@ -7,6 +7,7 @@ shifted (never shrunk) at borders, inclusive integer corners, bilinear resize, r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -96,6 +97,25 @@ class FacePad:
             probs.append(_softmax(session.run(None, {name: blob})[0][0].astype(np.float64)))
         p = np.mean(probs, axis=0).astype(np.float32)
         return PadScore(live=float(p[self.live_index]), probabilities=p, model_id=self.model_id)
+
+
+#: MiniFASNet files as minivision distributes them, with the crop scale each was trained on
+MINIFASNET_FILES = (
+    ("minifasnet_v2_scale2.7_80x80.onnx", 2.7),
+    ("minifasnet_v1se_scale4.0_80x80.onnx", 4.0),
+)
+
+
+def register_minifasnet(registry: ModelRegistry, folder: Path, source: str = "minivision") -> bool:
+    """Register both MiniFASNet PAD models found in ``folder``; False (nothing registered)
+    when either file is missing."""
+    if not all((folder / name).is_file() for name, _ in MINIFASNET_FILES):
+        return False
+    for name, scale in MINIFASNET_FILES:
+        registry.add(
+            folder / name, "face_pad", "Apache-2.0", source, preprocessing={"crop_scale": scale}
+        )
+    return True
 
 
 def load_pad(registry: ModelRegistry, options: RuntimeOptions) -> FacePad | None:

@@ -16,10 +16,6 @@ from ekyc.synth import liveness as sl
 
 FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
 PAD_DIR = Path(__file__).resolve().parents[3] / "shared" / "models" / "minifasnet"
-PAD_FILES = (
-    ("minifasnet_v2_scale2.7_80x80.onnx", 2.7),
-    ("minifasnet_v1se_scale4.0_80x80.onnx", 4.0),
-)
 SUBJECT = "obama__obama-480p.jpg"
 OTHER = "alex_lacamoire__img1.jpg"
 L, R, U, D, C = (
@@ -44,21 +40,13 @@ def engine() -> object:
 
 @pytest.fixture(scope="module")
 def pad(tmp_path_factory: pytest.TempPathFactory) -> object:
-    if not all((PAD_DIR / f).is_file() for f, _ in PAD_FILES):
-        pytest.skip("../shared/models/minifasnet missing")
-    from models.face_pad import load_pad
+    from models.face_pad import load_pad, register_minifasnet
     from models.registry import default_registry
     from models.session import RuntimeOptions
 
     reg = default_registry(tmp_path_factory.mktemp("models") / "manifest.json")
-    for name, scale in PAD_FILES:
-        reg.add(
-            PAD_DIR / name,
-            "face_pad",
-            "Apache-2.0",
-            "minivision",
-            preprocessing={"crop_scale": scale},
-        )
+    if not register_minifasnet(reg, PAD_DIR):
+        pytest.skip("../shared/models/minifasnet missing")
     scorer = load_pad(reg, RuntimeOptions())
     assert scorer is not None
     return scorer
