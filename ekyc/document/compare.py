@@ -95,6 +95,12 @@ class CompareSettings:
     tolerance_px: int = 1  # ink this close in the other image is not a difference
     ink_delta: int = 60  # darkness (0–255) one side must exceed the other's by
     faint_ink_delta: int = 35  # the same for the faint map (thin strokes, diacritics)
+    reread_grow: tuple[float, ...] = (1.12, 1.3)  # re-framings of a line whose readings differ
+    # A difference read the same way at every framing stands without ink on a sharp line:
+    # an edited diacritic or a letter of the same shape (ờ → ă, a → q) barely changes the ink.
+    stable_min_sharp: float = 0.8
+    stable_min_conf: float = 0.9  # both readings (garbled graphics are read at 0.2–0.5)
+    stable_marks_sharp: float = 2.0  # the same for tone- or mark-only differences
     tile_px: int = 96  # tone matching is local to tiles of this size
     min_diff_px: int = 18  # a difference blob smaller than this is noise
     min_box_px: int = 40  # a grouped difference smaller than this is noise
@@ -132,6 +138,7 @@ class CompareSettings:
     glare_level: float = 240.0  # copy paper this bright (0–255) may be glare
     glare_excess: float = 8.0  # ... and this many levels above what the page's lighting predicts
     glare_share: float = 0.25  # a line this much under glare is not judged
+    glare_read_conf: float = 0.9  # ... unless both readings are this confident and differ
     grey_copy_spread: float = 1.5  # colour spread below this: a grey copy (photocopy)
     portrait_max_delta: float = 12.0  # portrait level error (0–255) above this: another face
     portrait_max_delta_grey: float = 20.0  # the same for a grey copy (a copier's steep curve)
@@ -143,6 +150,7 @@ class CompareSettings:
     crowd_share: float = 0.3
     crowd_min_lines: int = 4
     crowd_outlier: float = 4.0
+    crowd_certain_max: int = 2  # at most this many changed-digit lines stand out of a crowd
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,7 @@ class LineCheck:
     ink_chars: float  # changed ink inside the line, in characters
     peak_chars: float  # the line's one-character peak of changed ink above its baseline
     faint_peak_chars: float  # the same at the faint-ink level
+    stable: bool | None  # differing readings that persist when re-read (None: same reading)
     glare: float  # share of the line under glare on the copy
     flagged: bool
     original_confidence: float | None = None  # the OCR's confidence in each reading
@@ -510,6 +519,39 @@ def _quad_box(quad: np.ndarray) -> Box:
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
+def _grown(quad: np.ndarray, grow: float) -> np.ndarray:
+    """The quad enlarged about its centre: height by ``grow``, width by the same margin."""
+    q = np.asarray(quad, np.float32).reshape(4, 2)
+    centre = q.mean(axis=0)
+    height = float(np.linalg.norm(q[3] - q[0]))
+    width = float(np.linalg.norm(q[1] - q[0]))
+    margin = (grow - 1.0) * height
+    scale = np.array([(width + margin) / max(width, 1.0), grow], np.float32)
+    return ((q - centre) * scale + centre).astype(np.float32)
+
+
+def _stable_differences(
+    ocr: OcrLike,
+    original: np.ndarray,
+    copy: np.ndarray,
+    quads: list[np.ndarray],
+    s: CompareSettings,
+) -> list[bool]:
+    """For lines whose readings differ: does every re-framed re-reading differ too?
+
+    An OCR misreading of an honest copy comes from noise at one framing and tends to vanish
+    when the line is cropped a little differently; an edited letter is read the same way at
+    every framing."""
+    stable = [True] * len(quads)
+    for grow in s.reread_grow:
+        framed = [_grown(q, grow) for q in quads]
+        for i, (a, b) in enumerate(
+            zip(ocr.read_lines(original, framed), ocr.read_lines(copy, framed), strict=True)
+        ):
+            stable[i] = stable[i] and not _same_text(a.text, b.text)
+    return stable
+
+
 def _same_text(a: str, b: str) -> bool:
     """Equal letters and digits after NFC and case folding (OCR's spaces and stray
     punctuation vary; a forger's edit changes a letter or a digit)."""
@@ -735,14 +777,88 @@ def _text_lines(
     return lines, found
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """Both readings of one line, their confidences, and whether re-reading kept them apart."""
+
+    original: str
+    copy: str
+    original_conf: float
+    copy_conf: float
+    stable: bool | None
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    verdict: Literal["flag", "unsure", "glare", "ok"]
+    text_differs: bool = False
+    certain: bool = False  # stands even among many noisy lines
+
+
+def _judge_line(
+    read: _Reading | None, chars: float, glare_share: float, sharp: float, s: CompareSettings
+) -> _Judgement:
+    """One text line's verdict from its readings and its changed ink (see CompareSettings)."""
+    if read is None:  # no OCR: ink alone, at a lower bar
+        if glare_share >= s.glare_share:
+            return _Judgement("glare" if chars >= s.ink_only_chars else "ok")
+        return _Judgement("flag" if chars >= s.ink_only_chars else "ok")
+    differs = not _same_text(read.original, read.copy)
+    conf = min(read.original_conf, read.copy_conf)
+    digits = (
+        differs and conf >= s.digit_change_conf and digits_only_change(read.original, read.copy)
+    )
+    blurred = sharp < s.blurred_line_sharpness
+    tone_only = differs and _untoned(read.original) == _untoned(read.copy)
+    marks_only = differs and unmarked(read.original) == unmarked(read.copy)
+    bar = s.ocr_confirm_chars
+    if blurred:
+        bar = max(bar, s.blurred_confirm_chars)
+    if tone_only:
+        bar = max(bar, s.tone_confirm_chars)
+    if marks_only:
+        bar = max(bar, s.marks_confirm_chars)
+    unsure = blurred or tone_only or marks_only
+    # re-read the same way at every framing, on a line sharp enough to trust the reading
+    stable = (
+        differs and bool(read.stable) and sharp >= s.stable_min_sharp and conf >= s.stable_min_conf
+    )
+    if tone_only or marks_only:
+        stable = stable and sharp >= s.stable_marks_sharp
+    if glare_share >= s.glare_share:
+        # glare fades ink: only a confident change of letters or digits is still evidence
+        if digits or (
+            differs and not unsure and conf >= s.glare_read_conf and chars >= s.ink_only_chars
+        ):
+            return _Judgement("flag", True, digits)
+        return _Judgement("glare" if differs or chars >= s.ink_alone_chars else "ok")
+    if (differs and (chars >= bar or digits or stable)) or chars >= s.ink_alone_chars:
+        return _Judgement("flag", differs, digits)
+    if differs and unsure and chars >= s.ocr_confirm_chars:
+        return _Judgement("unsure", True)
+    return _Judgement("ok", differs)
+
+
+def _colour_spread(image_bgr: np.ndarray) -> float:
+    """Mean distance of a pixel's channels from their mean (0 for a grey image)."""
+    small = cv2.resize(image_bgr, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    v = small.astype(np.int16)
+    return float(np.abs(v - v.mean(axis=2, keepdims=True)).mean())
+
+
 def _uncrowd(
-    found: list[Difference], checks: list[LineCheck], s: CompareSettings, scores: dict[str, float]
+    found: list[Difference],
+    checks: list[LineCheck],
+    certain: set[str],
+    s: CompareSettings,
+    scores: dict[str, float],
 ) -> tuple[list[Difference], bool]:
     """The line differences kept, and whether too many lines differ to judge them one by one.
 
     Honest phone photos of A4 pages differ a little on almost every line (0.7–3 characters of
     ink plus garbled readings); a forgery changes a few lines. On such a crowded page only a
-    line far out of the crowd (a removed line) is still reported."""
+    line far out of the crowd (a removed line) or a certain one (changed digits) is still
+    reported."""
     differing = sum(c.flagged or c.unreadable for c in checks)
     scores["lines.differing"] = float(differing)
     if not checks or differing < max(s.crowd_min_lines, s.crowd_share * len(checks)):
@@ -750,7 +866,9 @@ def _uncrowd(
     median = float(np.median([c.ink_chars for c in checks]))
     bar = max(s.ink_alone_chars, s.crowd_outlier * median)
     scores["lines.crowd_bar"] = bar
-    return [d for d in found if d.score >= bar], True
+    # a forger changes a date or two; confident digit changes on many lines are garbling
+    sure = certain if len(certain) <= s.crowd_certain_max else set()
+    return [d for d in found if d.score >= bar or d.region in sure], True
 
 
 def compare_page(
@@ -808,8 +926,18 @@ def compare_page(
     t1 = tick()
     lines, o_reads = _text_lines(ocr, o_bgr, regions)
     c_reads: list[_TextBox] = []
+    stable: dict[int, bool] = {}
     if ocr is not None and lines:
-        c_reads = list(ocr.read_lines(_flatten_bgr(copy_full), [ln.quad for ln in lines]))
+        c_flat = _flatten_bgr(copy_full)
+        c_reads = list(ocr.read_lines(c_flat, [ln.quad for ln in lines]))
+        disputed = [
+            i
+            for i, (a, b) in enumerate(zip(o_reads, c_reads, strict=True))
+            if not _same_text(a.text, b.text)
+        ]
+        if disputed:
+            found = _stable_differences(ocr, o_bgr, c_flat, [lines[i].quad for i in disputed], s)
+            stable = dict(zip(disputed, found, strict=True))
     timings["ocr"] = (tick() - t1) * 1000
 
     t2 = tick()
@@ -835,10 +963,14 @@ def compare_page(
             exclude[max(y - 4, 0) : y + h + 4, max(x - 4, 0) : x + w + 4] = 1
 
     glare = glare_mask(o_work, aligned, valid, s)
+    # A grey copy came from a copier or a flatbed, which make no glare; what looks like glare
+    # there is the copier's curve whitening the card's pale background print.
+    grey = _colour_spread(c_bgr) < s.grey_copy_spread
     differences: list[Difference] = []
     checks: list[LineCheck] = []
     glare_lines: list[str] = []
     blurred_lines: list[str] = []  # differing readings too soft or too slight to confirm
+    certain: set[str] = set()  # lines a crowd of noisy lines must not hide (changed digits)
     for i, ln in enumerate(lines):
         x, y, w, h = _scale_box(ln.box, f)
         exclude[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = 1
@@ -850,38 +982,26 @@ def compare_page(
         c_text = c_read.text if c_read is not None else None
         o_conf = float(o_read.confidence) if o_read is not None else None
         c_conf = float(c_read.confidence) if c_read is not None else None
-        digits_changed = unsure = False
-        if o_text is None or c_text is None:  # no OCR: ink alone, at a lower bar
-            text_differs, bar = chars >= s.ink_only_chars, s.ink_only_chars
-        else:
-            text_differs, bar = not _same_text(o_text, c_text), s.ocr_confirm_chars
-            confident = min(o_conf or 0.0, c_conf or 0.0) >= s.digit_change_conf
-            digits_changed = confident and digits_only_change(o_text, c_text)
-            blurred = sharp < s.blurred_line_sharpness
-            if blurred:
-                bar = max(bar, s.blurred_confirm_chars)
-            tone_only = text_differs and _untoned(o_text) == _untoned(c_text)
-            if tone_only:
-                bar = max(bar, s.tone_confirm_chars)
-            marks_only = text_differs and unmarked(o_text) == unmarked(c_text)
-            if marks_only:
-                bar = max(bar, s.marks_confirm_chars)
-            unsure = blurred or tone_only or marks_only
-        flagged = unreadable = False
-        if glare_share >= s.glare_share:
-            if text_differs or chars >= s.ink_alone_chars:
-                glare_lines.append(ln.region)
-        elif (text_differs and (chars >= bar or digits_changed)) or chars >= s.ink_alone_chars:
-            flagged = True
+        reading = None
+        if o_read is not None and c_read is not None:
+            reading = _Reading(
+                o_read.text, c_read.text, o_conf or 0.0, c_conf or 0.0, stable.get(i)
+            )
+        judged = _judge_line(reading, chars, 0.0 if grey else glare_share, sharp, s)
+        flagged, unreadable = judged.verdict == "flag", judged.verdict == "unsure"
+        if judged.verdict == "glare":
+            glare_lines.append(ln.region)
+        elif unreadable:
+            blurred_lines.append(ln.region)
+        elif flagged:
             r = int(diff.removed[y : y + h, x : x + w].sum())
             a = int(diff.added[y : y + h, x : x + w].sum())
-            reason = "text_changed" if o_text is not None and text_differs else _ink_reason(r, a)
+            reason = "text_changed" if judged.text_differs else _ink_reason(r, a)
             if c_text is not None and o_text and not _alnum(c_text):
                 reason = "content_removed"
             differences.append(Difference(page, ln.region, ln.box, reason, o_text, c_text, chars))
-        elif text_differs and unsure and chars >= s.ocr_confirm_chars:
-            unreadable = True
-            blurred_lines.append(ln.region)
+            if judged.certain:
+                certain.add(ln.region)
         checks.append(
             LineCheck(
                 ln.region,
@@ -891,6 +1011,7 @@ def compare_page(
                 chars,
                 _peak_chars(diff.removed | diff.added, (x, y, w, h)),
                 _peak_chars(diff.faint, (x, y, w, h)),
+                stable.get(i),
                 glare_share,
                 flagged,
                 o_conf,
@@ -901,7 +1022,7 @@ def compare_page(
         )
 
     scores: dict[str, float] = {}
-    differences, crowded = _uncrowd(differences, checks, s, scores)
+    differences, crowded = _uncrowd(differences, checks, certain, s, scores)
     for b, reason, n in _page_differences(diff, exclude, s, scores):
         box = _scale_box(b, back)
         differences.append(Difference(page, _region_of(box, regions), box, reason, score=n))

@@ -128,15 +128,25 @@ def test_bad_inputs_never_crash() -> None:
 
 
 class _FakeOcr:
-    """Reads each quad as a fixed text; the copy (second call) reads ``changed`` on one line."""
+    """Reads each line as a fixed text; on the copy, line ``changed[0]`` reads ``changed[1]``.
+
+    Lines are told apart by where their quads are (re-reads frame them a little larger). With
+    ``stable`` False the copy's misreading is noise: re-reads give the original text again."""
 
     def __init__(
-        self, texts: list[str], changed: tuple[int, str] | None, confidence: float = 0.9
+        self,
+        texts: list[str],
+        changed: tuple[int, str] | None,
+        confidence: float = 0.9,
+        stable: bool = False,
     ) -> None:
         self.texts = texts
         self.changed = changed
         self.confidence = confidence
-        self.calls = 0
+        self.stable = stable
+        self.original: np.ndarray | None = None
+        self.centres: np.ndarray | None = None
+        self.copy_reads = 0
 
     def read(self, image_bgr: np.ndarray) -> list[object]:
         raise AssertionError("regions were given: the detector must not run")
@@ -144,11 +154,21 @@ class _FakeOcr:
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[object]:
         from models.ocr.base import TextBox
 
-        self.calls += 1
-        out = list(self.texts)
-        if self.calls > 1 and self.changed is not None:
-            out[self.changed[0]] = self.changed[1]
-        return [TextBox(q, t, self.confidence) for q, t in zip(quads, out, strict=True)]
+        centres = np.array([np.asarray(q, np.float32).reshape(4, 2).mean(axis=0) for q in quads])
+        if self.original is None:
+            self.original, self.centres = image_bgr, centres
+        assert self.centres is not None
+        is_copy = image_bgr is not self.original
+        self.copy_reads += is_copy
+        out = []
+        for q, c in zip(quads, centres, strict=True):
+            i = int(np.argmin(np.linalg.norm(self.centres - c, axis=1)))
+            text = self.texts[i]
+            misread = self.changed is not None and self.changed[0] == i
+            if is_copy and misread and (self.stable or self.copy_reads == 1):
+                text = self.changed[1]  # type: ignore[index]
+            out.append(TextBox(q, text, self.confidence))
+        return out
 
 
 def _line_regions(boxes: list[tuple[int, int, int, int]]) -> dict[str, tuple[int, int, int, int]]:
@@ -162,7 +182,23 @@ def test_ocr_difference_without_ink_evidence_is_not_reported() -> None:
     v = compare_documents([page], [_photocopy(page, 10)], ocr, regions=regions)
     assert v.verdict == "MATCH", [(d.region, d.reason) for d in v.differences]
     line = next(c for c in v.pages[0].lines if c.region == "line5")
-    assert line.copy_text == "text 9" and not line.flagged
+    assert line.copy_text == "text 9" and not line.flagged and line.stable is False
+
+
+def test_stable_confident_difference_on_a_sharp_copy_stands_without_ink() -> None:
+    # an edited diacritic or a letter of the same shape barely changes the ink; a reading
+    # that stays different at every framing is reported (on a sharp line, both confident)
+    page, boxes = _page(10)
+    regions = _line_regions(boxes)
+    texts = [f"text {i}" for i in range(len(regions))]
+    ocr = _FakeOcr(texts, (5, "text 9"), confidence=0.95, stable=True)
+    v = compare_documents([page], [_photocopy(page, 10)], ocr, regions=regions)
+    assert [(d.region, d.reason) for d in v.differences] == [("line5", "text_changed")]
+    line = next(c for c in v.pages[0].lines if c.region == "line5")
+    assert line.stable is True and line.ink_chars < 0.2
+    unsure = _FakeOcr(texts, (5, "text 9"), confidence=0.6, stable=True)
+    v = compare_documents([page], [_photocopy(page, 10)], unsure, regions=regions)
+    assert v.verdict == "MATCH"
 
 
 def test_ocr_difference_confirmed_by_ink_reports_both_strings() -> None:
@@ -259,7 +295,7 @@ def test_digit_and_tone_helpers() -> None:
 
 
 class _GarblingOcr(_FakeOcr):
-    """The copy (second call) reads a changed date on every line listed in ``garbled``."""
+    """The copy reads a changed date on every line listed in ``garbled``, at every framing."""
 
     def __init__(self, texts: list[str], garbled: dict[int, str]) -> None:
         super().__init__(texts, None, confidence=0.99)
@@ -268,9 +304,16 @@ class _GarblingOcr(_FakeOcr):
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[object]:
         from models.ocr.base import TextBox
 
-        self.calls += 1
-        out = [self.garbled.get(i, t) if self.calls > 1 else t for i, t in enumerate(self.texts)]
-        return [TextBox(q, t, self.confidence) for q, t in zip(quads, out, strict=True)]
+        boxes = super().read_lines(image_bgr, quads)
+        if image_bgr is self.original:
+            return boxes
+        assert self.centres is not None
+        out = []
+        for q, b in zip(quads, boxes, strict=True):
+            c = np.asarray(q, np.float32).reshape(4, 2).mean(axis=0)
+            i = int(np.argmin(np.linalg.norm(self.centres - c, axis=1)))
+            out.append(TextBox(q, self.garbled.get(i, b.text), self.confidence))  # type: ignore[attr-defined]
+        return out
 
 
 def test_most_lines_differing_make_the_page_unreadable_not_mismatch() -> None:
