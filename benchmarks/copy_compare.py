@@ -212,8 +212,6 @@ def _sample(
                 "o": ln.original_text,
                 "c": ln.copy_text,
                 "chars": round(ln.ink_chars, 3),
-                "peak": round(ln.peak_chars, 3),
-                "fpeak": round(ln.faint_peak_chars, 3),
                 "stable": ln.stable,
                 "glare": round(ln.glare, 3),
                 "oc": None if ln.original_confidence is None else round(ln.original_confidence, 3),

@@ -94,13 +94,12 @@ class CompareSettings:
     ink_side: int = 1800  # pages up to this long side are compared as ink at full size (A4)
     tolerance_px: int = 1  # ink this close in the other image is not a difference
     ink_delta: int = 60  # darkness (0–255) one side must exceed the other's by
-    faint_ink_delta: int = 35  # the same for the faint map (thin strokes, diacritics)
     reread_grow: tuple[float, ...] = (1.12, 1.3)  # re-framings of a line whose readings differ
-    # A difference read the same way at every framing stands without ink on a sharp line:
-    # an edited diacritic or a letter of the same shape (ờ → ă, a → q) barely changes the ink.
+    # A difference of letters read the same way at every framing stands without ink on a sharp
+    # line: a letter edited into one of a similar shape (ờ → ă, a → q) barely changes the ink.
+    # Tone- or mark-only differences never do: honest scans misread those marks just as stably.
     stable_min_sharp: float = 0.8
     stable_min_conf: float = 0.9  # both readings (garbled graphics are read at 0.2–0.5)
-    stable_marks_sharp: float = 2.0  # the same for tone- or mark-only differences
     tile_px: int = 96  # tone matching is local to tiles of this size
     min_diff_px: int = 18  # a difference blob smaller than this is noise
     min_box_px: int = 40  # a grouped difference smaller than this is noise
@@ -175,8 +174,6 @@ class LineCheck:
     original_text: str | None
     copy_text: str | None
     ink_chars: float  # changed ink inside the line, in characters
-    peak_chars: float  # the line's one-character peak of changed ink above its baseline
-    faint_peak_chars: float  # the same at the faint-ink level
     stable: bool | None  # differing readings that persist when re-read (None: same reading)
     glare: float  # share of the line under glare on the copy
     flagged: bool
@@ -435,7 +432,6 @@ class _InkDiff:
     added: np.ndarray  # uint8 0/1, ink only on the copy
     o_dark: np.ndarray  # original darkness (0 paper .. 255 ink)
     c_dark: np.ndarray  # copy darkness, tone-matched to the original
-    faint: np.ndarray  # uint8 0/1, either change at the lower ``faint_ink_delta``
 
 
 def _ink_differences(
@@ -458,9 +454,7 @@ def _ink_differences(
     opener = np.ones((2, 2), np.uint8)
     removed = cv2.morphologyEx(removed, cv2.MORPH_OPEN, opener)
     added = cv2.morphologyEx(added, cv2.MORPH_OPEN, opener)
-    faint = ((np.maximum(removed_level, added_level) > s.faint_ink_delta) & mask).astype(np.uint8)
-    faint = cv2.morphologyEx(faint, cv2.MORPH_OPEN, opener)
-    return _InkDiff(removed, added, o_dark, c_dark, faint)
+    return _InkDiff(removed, added, o_dark, c_dark)
 
 
 def _keep_blobs(m: np.ndarray, min_px: int) -> np.ndarray:
@@ -610,25 +604,6 @@ def _line_evidence(
     changed = int(diff.removed[y0:y1, x0:x1].sum() + diff.added[y0:y1, x0:x1].sum())
     chars = changed / (0.06 * max(y1 - y0, 8) ** 2)
     return chars, float(glare_map[y0:y1, x0:x1].mean())
-
-
-def _peak_chars(changed: np.ndarray, box: Box) -> float:
-    """Changed ink in the line's worst one-character window beyond the line's typical window.
-
-    Honest copies differ a little all along a line (toner, blur, stroke thickening); an edited
-    character is a local excess, so the peak stands out of the line's own baseline."""
-    x, y, w, h = box
-    hh, ww = changed.shape
-    band = changed[max(y, 0) : min(y + h, hh), max(x, 0) : min(x + w, ww)]
-    if band.size == 0:
-        return 0.0
-    height = max(band.shape[0], 8)
-    profile = band.sum(axis=0, dtype=np.int64).astype(np.float64)
-    win = max(3, int(0.6 * height))
-    if profile.size <= win:
-        return 0.0  # one window: no baseline to stand out of
-    windows = np.convolve(profile, np.ones(win), "valid")
-    return float(windows.max() - np.median(windows)) / (0.06 * height**2)
 
 
 def _line_sharpness(o_grey: np.ndarray, c_grey: np.ndarray, box: Box) -> float:
@@ -819,12 +794,13 @@ def _judge_line(
     if marks_only:
         bar = max(bar, s.marks_confirm_chars)
     unsure = blurred or tone_only or marks_only
-    # re-read the same way at every framing, on a line sharp enough to trust the reading
     stable = (
-        differs and bool(read.stable) and sharp >= s.stable_min_sharp and conf >= s.stable_min_conf
+        differs
+        and not (tone_only or marks_only)
+        and bool(read.stable)
+        and sharp >= s.stable_min_sharp
+        and conf >= s.stable_min_conf
     )
-    if tone_only or marks_only:
-        stable = stable and sharp >= s.stable_marks_sharp
     if glare_share >= s.glare_share:
         # glare fades ink: only a confident change of letters or digits is still evidence
         if digits or (
@@ -1009,8 +985,6 @@ def compare_page(
                 o_text,
                 c_text,
                 chars,
-                _peak_chars(diff.removed | diff.added, (x, y, w, h)),
-                _peak_chars(diff.faint, (x, y, w, h)),
                 stable.get(i),
                 glare_share,
                 flagged,
