@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -41,6 +42,7 @@ class LazyOcr:
     """The configured OCR engine, loaded on first call (CapabilityNotInstalled when missing)."""
 
     engine: str
+    model_dir: Path | None = None
     _loaded: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,7 +53,7 @@ class LazyOcr:
                     from models.ocr.factory import load_ocr
                 except ImportError as e:
                     raise CapabilityNotInstalled(f"OCR is not installed: {e}") from e
-                self._loaded = load_ocr(self.engine)
+                self._loaded = load_ocr(self.engine, model_dir=self.model_dir)
             return self._loaded
 
 
@@ -108,7 +110,7 @@ def build_runtime(
         engine, face_error = load_face(settings)
     else:
         engine = face if not isinstance(face, str) else None
-    ocr = LazyOcr(settings.ocr_engine)
+    ocr = LazyOcr(settings.ocr_engine, settings.ocr_model_dir)
     service = VerificationService.from_settings(
         settings,
         db,

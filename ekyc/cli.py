@@ -585,7 +585,11 @@ def ocr() -> None:
 @ocr.command("card")
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--engine", type=click.Choice(["default", "tesseract"]), default="default", show_default=True
+    "--engine",
+    type=click.Choice(["default", "tesseract", "paddle"]),
+    default="default",
+    show_default=True,
+    help="paddle: the PaddleOCR models in EKYC_OCR_MODEL_DIR",
 )
 @click.option("--detector", is_flag=True, help="locate value lines with the text detector")
 @click.option(
@@ -606,7 +610,8 @@ def ocr_card(image: Path, engine: str, detector: bool, dg13_from: Path | None) -
 
     try:
         dg13 = parse_dg13(dg13_from.read_bytes()) if dg13_from is not None else None
-        r = read_card(_read_image(image), load_ocr(engine), use_detector=detector)
+        ocr = load_ocr(engine, model_dir=Settings().ocr_model_dir)
+        r = read_card(_read_image(image), ocr, use_detector=detector)
     except (EkycError, OcrError) as e:
         _fail(e)
     report = cross_check(dg13=dg13, qr=r.qr, mrz=r.mrz, printed=r.fields)
@@ -671,7 +676,12 @@ def _face_comparer() -> Any:
     "--pages",
     help="further page pairs: ORIG2,COPY2;ORIG3,COPY3 (paths; the first pair is the arguments)",
 )
-@click.option("--engine", type=click.Choice(["default", "tesseract", "none"]), default="default")
+@click.option(
+    "--engine",
+    type=click.Choice(["default", "tesseract", "paddle", "none"]),
+    default="default",
+    help="paddle: the PaddleOCR models in EKYC_OCR_MODEL_DIR; none: ink only",
+)
 def compare_cmd(
     original: Path, copy: Path, heatmap: Path | None, pages: str | None, engine: str
 ) -> None:
@@ -693,7 +703,8 @@ def compare_cmd(
     try:
         originals = [_read_image(o) for o, _ in pairs]
         copies = [_read_image(c) for _, c in pairs]
-        engine_obj = None if engine == "none" else load_ocr(engine)
+        model_dir = Settings().ocr_model_dir
+        engine_obj = None if engine == "none" else load_ocr(engine, model_dir=model_dir)
         verdict = compare_documents(originals, copies, engine_obj, _face_comparer())
     except (EkycError, OcrError, OSError) as e:
         _fail(e)

@@ -80,8 +80,11 @@ class Settings(BaseSettings):
     log_json: bool = True
     #: load the face models at startup (liveness, face match, /v1/faces/compare)
     face_models_enabled: bool = True
-    #: OCR engine for /v1/ocr/card (loaded on first use): default | tesseract
+    #: OCR engine for card reading and document comparison (loaded on first use):
+    #: default | tesseract | paddle (a deployer's PaddleOCR ONNX models in ocr_model_dir)
     ocr_engine: str = "default"
+    #: folder with rec.onnx, keys.txt and optionally det.onnx for the paddle engine
+    ocr_model_dir: Path | None = None
     #: run the background jobs below in each API process
     background_jobs: bool = True
     #: seconds between webhook delivery passes

@@ -23,13 +23,16 @@ class RapidTextDetector:
         options: RuntimeOptions | None = None,
         model_path: Path | None = None,
         *,
+        model: bytes | None = None,
         max_side: int = 960,
         thresh: float = 0.3,
         box_thresh: float = 0.5,
         unclip_ratio: float = 1.6,
         min_size: int = 3,
     ) -> None:
-        self.session = create_session(load_model(MODEL_ID, model_path), options or RuntimeOptions())
+        # ``model``: a deployer's own DB detector (PaddleOCR export), not checked by our manifest
+        data = model if model is not None else load_model(MODEL_ID, model_path)
+        self.session = create_session(data, options or RuntimeOptions())
         self.input_name = self.session.get_inputs()[0].name
         self.max_side = max_side
         self.thresh = thresh
