@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -189,3 +190,30 @@ def test_background_sweep_expires_sessions(make_api: AppFactory, tmp_path: Path)
         time.sleep(0.05)
     assert state == "expired"
     assert 'ekyc_background_runs_total{job="expire",result="ok"}' in api.client.get("/metrics").text
+
+
+def test_documents_compare_reads_text_and_locates_a_changed_date(api: Api) -> None:
+    # the real comparer, OCR included, behind the HTTP helper: a photocopy of an A4 page
+    # whose date was changed is a MISMATCH naming both readings; an honest one is a MATCH
+    from ekyc.synth import degrade
+    from ekyc.synth.document import render_a4
+    from ekyc.synth.tamper import tamper
+
+    page = render_a4(3, "birth_certificate")
+    forged = tamper(page, "date", 3)
+    honest_copy = jpeg(degrade.photocopy(page.image_bgr, 11), 70)
+    forged_copy = jpeg(degrade.photocopy(forged.image_bgr, 11), 70)
+    original = ("original", ("o.jpg", jpeg(page.image_bgr, 80), "image/jpeg"))  # < 1 MiB
+
+    def compare(copy: bytes) -> httpx.Response:
+        files = [original, ("copy", ("c.jpg", copy, "image/jpeg"))]
+        return api.client.post("/v1/documents/compare", files=files, headers=api.h("clerk"))
+
+    r = compare(honest_copy)
+    assert r.status_code == 200 and r.json()["verdict"] == "MATCH", r.text
+    assert any(ln["original_text"] for ln in r.json()["pages"][0]["lines"])  # OCR ran
+    r = compare(forged_copy)
+    body = r.json()
+    assert r.status_code == 200 and body["verdict"] == "MISMATCH", r.text
+    changed = [d for d in body["differences"] if d["reason"] == "text_changed"]
+    assert changed and changed[0]["original_text"] != changed[0]["copy_text"]
