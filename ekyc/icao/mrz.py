@@ -161,6 +161,8 @@ def _parse_td1(lines: list[str]) -> Mrz:
         ext, _, optional = optional.partition("<")
         doc, doc_check = doc + ext[:-1], ext[-1:] or "<"
     checks = {
+        # 9303-5 §4.2.2: a TD1 document code opens with A, C or I (no check digit covers it)
+        "document_code": l1[0] in "ACI",
         "document_number": _check(doc, doc_check),
         "date_of_birth": _check(l2[0:6], l2[6]),
         "date_of_expiry": _check(l2[8:14], l2[14]),
@@ -199,6 +201,7 @@ def _parse_td3(lines: list[str]) -> Mrz:
     personal, personal_check = l2[28:42], l2[42]
     empty_personal = set(personal) == {"<"} and personal_check in "<0"
     checks = {
+        "document_code": l1[0] == "P",  # 9303-4 §4.2.2: passports only
         "document_number": _check(l2[0:9], l2[9]),
         "date_of_birth": _check(l2[13:19], l2[19]),
         "date_of_expiry": _check(l2[21:27], l2[27]),

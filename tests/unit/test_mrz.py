@@ -255,3 +255,13 @@ def test_encode_td1_round_trips_fields() -> None:
     again = parse_mrz(m.encode())
     assert again == m
     assert (again.optional_data, again.optional_data_2, again.sex) == ("X1", "Y2", "F")
+
+
+def test_document_code_outside_the_format_fails_though_no_check_digit_covers_it() -> None:
+    # OCR reads the "I" of "ID" as "T": every check digit still holds, the MRZ must not
+    good = vn_mrz()
+    m = parse_mrz("T" + good[1:])
+    assert not m.checks["document_code"] and not m.valid
+    assert all(v for k, v in m.checks.items() if k != "document_code")
+    assert parse_mrz(good).valid
+    assert not parse_mrz("V" + TD3[1:]).valid and parse_mrz(TD3).valid
