@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     #: seconds one webhook delivery attempt may take
     webhook_timeout_seconds: float = 5.0
+    #: deliver webhooks to private, loopback and link-local addresses (on-premises portals)
+    webhook_allow_private: bool = False
     # --- HTTP API ---------------------------------------------------------------------------
     #: most bytes of a JSON request body (chip files, steps without images)
     max_request_bytes: int = 1024 * 1024

@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -152,6 +154,32 @@ def next_attempt_at(attempts: int, now: dt.datetime) -> dt.datetime | None:
     return now + SCHEDULE[attempts - 1]
 
 
+def non_public_reason(host: str) -> str | None:
+    """Why ``host`` must not receive webhooks (an address of it is loopback, private,
+    link-local — cloud metadata — or otherwise not global), or None when all are public."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        return f"cannot resolve {host}: {e}"
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if not address.is_global:
+            return f"{host} resolves to the non-public address {address}"
+    return None
+
+
+class PublicOnlyTransport(httpx.HTTPTransport):
+    """Refuses requests to hosts that resolve to non-public addresses (SSRF: a portal's
+    callback URL must not reach the service's own network). The check runs just before the
+    connection; an egress firewall is still what closes DNS-rebinding races."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        reason = non_public_reason(request.url.host)
+        if reason is not None:
+            raise httpx.ConnectError(f"refused: {reason}", request=request)
+        return super().handle_request(request)
+
+
 @dataclass(frozen=True)
 class AttemptResult:
     ok: bool
@@ -160,15 +188,20 @@ class AttemptResult:
 
 
 class WebhookSender:
-    """Posts signed events; no redirects are followed, 2xx is success."""
+    """Posts signed events; no redirects are followed, 2xx is success. Hosts on private,
+    loopback or link-local addresses are refused unless ``allow_private`` (on-premises
+    portals)."""
 
     def __init__(
         self,
         secret: str | bytes,
         timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
+        allow_private: bool = False,
     ) -> None:
         self._secret = secret
+        if transport is None and not allow_private:
+            transport = PublicOnlyTransport()
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,  # a redirect could point the signed body anywhere
@@ -181,7 +214,11 @@ class WebhookSender:
         """The sender configured by ``EKYC_WEBHOOK_SECRET``; None when webhooks are off."""
         if settings.webhook_secret is None:
             return None
-        return cls(settings.webhook_secret.get_secret_value(), settings.webhook_timeout_seconds)
+        return cls(
+            settings.webhook_secret.get_secret_value(),
+            settings.webhook_timeout_seconds,
+            allow_private=settings.webhook_allow_private,
+        )
 
     def close(self) -> None:
         """Close the HTTP connection pool."""

@@ -153,3 +153,41 @@ def test_callback_url_check(url: str) -> None:
     assert (
         check_callback_url("https://portal.example/hook?x=1") == "https://portal.example/hook?x=1"
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",  # the service's own host
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+        "http://localhost/hook",
+    ],
+)
+def test_webhooks_to_non_public_addresses_are_refused_before_connecting(url: str) -> None:
+    out = WebhookSender(SECRET).send(url, b"{}", "e", "d", NOW)
+    assert not out.ok and out.status_code is None
+    assert out.error is not None and "non-public address" in out.error
+
+
+def test_private_addresses_are_allowed_when_configured() -> None:
+    # on-premises: the request really goes out (and here finds nothing listening)
+    out = WebhookSender(SECRET, timeout=2, allow_private=True).send(
+        "http://127.0.0.1:9/hook", b"{}", "e", "d", NOW
+    )
+    assert not out.ok and out.error is not None and "non-public" not in out.error
+
+
+def test_public_hosts_pass_the_address_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from ekyc.verification.webhooks import non_public_reason
+
+    def resolve(host: str, *_a: object, **_k: object) -> list[tuple[object, ...]]:
+        ip = {"portal.example": "93.184.216.34", "mixed.example": "10.1.2.3"}[host]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    assert non_public_reason("portal.example") is None
+    assert "10.1.2.3" in (non_public_reason("mixed.example") or "")
