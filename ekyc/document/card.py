@@ -508,3 +508,25 @@ def classify(rectified: np.ndarray) -> CardClass:
         score=score,
         margin=score - (max(others) if others else 0.0),
     )
+
+
+def classify_found(image_bgr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, CardClass]:
+    """Rectify and classify the card at ``quad``; when that does not classify (an inner box,
+    such as the portrait's frame, was taken for the card's outline), try the card located by
+    its fixed print, then the whole image when it is card-shaped, before UnknownCard."""
+    try:
+        return quad, classify(rectify(image_bgr, quad))
+    except UnknownCard as first:
+        h, w = as_bgr(image_bgr).shape[:2]
+        others = [locate_by_print(image_bgr)]
+        if _ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= _ASPECT_RANGE[1]:
+            whole = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
+            others.append(order_card_quad(whole))
+        for other in others:
+            if other is None or np.abs(other - quad).max() < 0.02 * max(h, w):
+                continue
+            try:
+                return other, classify(rectify(image_bgr, other))
+            except UnknownCard:
+                continue
+        raise first

@@ -23,7 +23,7 @@ import zxingcpp
 from ekyc.cccd.id_number import PROVINCES
 from ekyc.cccd.layouts import LAYOUTS, Box, CardLayout
 from ekyc.cccd.qr import MalformedQr, QrPayload, parse_qr_payload
-from ekyc.document.card import CardClass, classify, find_card, rectify
+from ekyc.document.card import classify_found, find_card
 from ekyc.errors import MalformedData, UnsupportedData
 from ekyc.icao.mrz import Mrz, parse_mrz
 
@@ -300,7 +300,7 @@ def read_card(
     quad = find_card(image_bgr)
     timings["find"] = _ms(t0)
     t0 = time.perf_counter()
-    kind: CardClass = classify(rectify(image_bgr, quad))
+    quad, kind = classify_found(image_bgr, quad)
     timings["rectify"] = _ms(t0)
     layout = LAYOUTS[(kind.model, kind.side)]
     image = kind.image

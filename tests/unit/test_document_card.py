@@ -144,3 +144,18 @@ def test_blank_page_is_no_card() -> None:
     with pytest.raises(NoCard) as e:  # card-shaped, but nothing printed on it
         find_card(page)
     assert "blank" in str(e.value)
+
+
+def test_an_inner_box_taken_for_the_card_falls_back_to_the_whole_card() -> None:
+    # a clean 2024 front filling the image: the outline search finds the portrait's frame,
+    # which classifies as nothing; the card located by its print (or the frame) does
+    from ekyc.document.card import classify_found
+    from ekyc.document.errors import UnknownCard
+
+    image = _card(1098, "cancuoc2024", "front")
+    inner = find_card(image)
+    with pytest.raises(UnknownCard):
+        classify(rectify(image, inner))
+    quad, kind = classify_found(image, inner)
+    assert (kind.model, kind.side) == ("cancuoc2024", "front")
+    assert np.linalg.norm(quad[1] - quad[0]) > 0.9 * image.shape[1]
