@@ -26,6 +26,8 @@ from ekyc.errors import EkycError, MalformedData
 # raised by the chip challenge store; re-exported here beside the codes they map to
 from ekyc.store.challenges import ChallengeExpired as ChallengeExpired
 from ekyc.store.challenges import ChallengeUsed as ChallengeUsed
+from models.errors import ModelError
+from models.ocr.errors import OcrError
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +94,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "model_integrity": 503,
     "model_not_registered": 503,
     "manifest_invalid": 503,
+    "unsupported_model": 503,
     "model_hash_mismatch": 503,
     "ocr_engine_unavailable": 501,
     "ocr_engine_failed": 500,
+    "ocr_error": 500,
     "ocr_timeout": 504,
 }
 _HTTP_CODES = {
@@ -173,7 +177,9 @@ def problem(
 
 
 async def _ekyc_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, EkycError)
+    # EkycError, and the model and OCR errors (plain exceptions with the same stable ``code``:
+    # models/ imports nothing from ekyc)
+    assert isinstance(exc, EkycError | ModelError | OcrError)
     status = STATUS_BY_CODE.get(exc.code, 422)
     if isinstance(exc, MalformedData):
         return problem(request, status, exc.code, exc.reason, file=exc.file, offset=exc.offset)
@@ -238,6 +244,8 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the problem+json handlers on ``app``."""
     app.add_exception_handler(EkycError, _ekyc_error)
+    app.add_exception_handler(ModelError, _ekyc_error)
+    app.add_exception_handler(OcrError, _ekyc_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_error)

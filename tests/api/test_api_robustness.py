@@ -217,3 +217,18 @@ def test_documents_compare_reads_text_and_locates_a_changed_date(api: Api) -> No
     assert r.status_code == 200 and body["verdict"] == "MISMATCH", r.text
     changed = [d for d in body["differences"] if d["reason"] == "text_changed"]
     assert changed and changed[0]["original_text"] != changed[0]["copy_text"]
+
+
+def test_an_ocr_engine_that_cannot_load_is_a_501_problem(api: Api) -> None:
+    # model and OCR errors are plain exceptions with stable codes (models/ imports nothing
+    # from ekyc): they map like every other error, never to a 500
+    from api.runtime import LazyOcr
+
+    saved = api.runtime.ocr
+    api.runtime.ocr = LazyOcr("paddle")  # no model folder configured
+    try:
+        files = [("image", ("card.jpg", PAGE, "image/jpeg"))]
+        r = api.client.post("/v1/ocr/card", files=files, headers=api.h("portal"))
+        assert_problem(r, 501, "ocr_engine_unavailable")
+    finally:
+        api.runtime.ocr = saved
