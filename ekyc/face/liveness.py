@@ -33,6 +33,7 @@ from ekyc.face.challenge import (
     TrajectoryRules,
     check_trajectory,
 )
+from ekyc.face.pipeline import Detector, Embedder, Pad
 from ekyc.face.pose import head_pose
 
 Status = Literal["pass", "fail", "unavailable", "skipped"]
@@ -48,31 +49,6 @@ class Frame:
     image_bgr: np.ndarray
 
 
-class _Detection(Protocol):
-    @property
-    def box(self) -> tuple[float, float, float, float]: ...
-    @property
-    def landmarks(self) -> np.ndarray: ...
-    @property
-    def score(self) -> float: ...
-
-
-class Detector(Protocol):
-    model_id: str
-
-    def detect(self, image_bgr: np.ndarray) -> Sequence[_Detection]:
-        """Faces in the image, best first."""
-        ...
-
-
-class Embedder(Protocol):
-    model_id: str
-
-    def embed(self, aligned_rgb: np.ndarray) -> np.ndarray:
-        """(N, 112, 112, 3) aligned RGB faces to (N, dim) L2-normalised embeddings."""
-        ...
-
-
 class LivenessEngine(Protocol):
     """What liveness needs from ``ekyc.face.pipeline.FaceEngine``: its detector and embedder."""
 
@@ -80,19 +56,6 @@ class LivenessEngine(Protocol):
     def detector(self) -> Detector: ...
     @property
     def embedder(self) -> Embedder: ...
-
-
-class _PadScore(Protocol):
-    @property
-    def live(self) -> float: ...
-
-
-class Pad(Protocol):
-    model_id: str
-
-    def score(self, image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> _PadScore:
-        """Live probability of the face in ``box``."""
-        ...
 
 
 @dataclass(frozen=True)

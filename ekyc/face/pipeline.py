@@ -45,12 +45,19 @@ class Embedder(Protocol):
     def embed(self, aligned_rgb: np.ndarray) -> np.ndarray: ...
 
 
+class PadScore(Protocol):
+    """models.face_pad.PadScore: the fused live-class probability."""
+
+    @property
+    def live(self) -> float: ...
+
+
 class Pad(Protocol):
     """models.face_pad.FacePad, as seen by the engine (liveness calls it)."""
 
     model_id: str
 
-    def score(self, image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> Any: ...
+    def score(self, image_bgr: np.ndarray, box: tuple[float, float, float, float]) -> PadScore: ...
 
 
 @dataclass(frozen=True)
