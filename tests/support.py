@@ -6,9 +6,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FACES = SHARED / "data" / "faces"
 PAD_DIR = SHARED / "models" / "minifasnet"
+
+
+def read_face(name: str) -> np.ndarray:
+    """A development photo (BGR) from ../shared/data/faces."""
+    image = cv2.imread(str(FACES / name))
+    assert image is not None, name
+    return image
 
 
 def face_engine() -> Any:

@@ -29,8 +29,7 @@ from ekyc.face.errors import (
     ThresholdFileError,
     ThresholdNotFound,
 )
-
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
+from tests.support import FACES
 
 
 def _table() -> Thresholds:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,8 +13,7 @@ from PIL import Image, ImageFile
 
 from ekyc.face.errors import ImageRejected
 from ekyc.face.image import decode_image
-
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
+from tests.support import FACES
 
 
 def _pil_bytes(im: Image.Image, fmt: str, **kw: object) -> bytes:

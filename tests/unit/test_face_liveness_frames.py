@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,9 +12,8 @@ from ekyc.face.challenge import Action, Challenge, InMemoryChallengeStore
 from ekyc.face.liveness import Frame, LivenessConfig, LivenessVerdict, check_liveness
 from ekyc.face.pose import head_pose
 from ekyc.synth import liveness as sl
+from tests.support import FACES, PAD_DIR
 
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
-PAD_DIR = Path(__file__).resolve().parents[3] / "shared" / "models" / "minifasnet"
 SUBJECT = "obama__obama-480p.jpg"
 OTHER = "alex_lacamoire__img1.jpg"
 L, R, U, D, C = (

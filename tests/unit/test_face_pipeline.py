@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import itertools
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -15,8 +14,8 @@ from ekyc.face.calibrate import development_pairs
 from ekyc.face.compare import Embedding
 from ekyc.face.errors import FaceRejected, ImageRejected, ModelMismatch
 from ekyc.face.pipeline import FaceEngine
+from tests.support import FACES
 
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
 pytestmark = pytest.mark.skipif(not FACES.is_dir(), reason="../shared/data/faces missing")
 
 

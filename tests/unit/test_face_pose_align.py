@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,8 +11,7 @@ import pytest
 from ekyc.face import pose as pose_mod
 from ekyc.face.align import TEMPLATE, align, similarity_transform
 from ekyc.face.pose import head_pose
-
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
+from tests.support import FACES
 
 
 def _model_face() -> np.ndarray:

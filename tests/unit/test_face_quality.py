@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -11,8 +10,8 @@ import pytest
 
 from ekyc.face.errors import FaceRejected
 from ekyc.face.quality import QUALITY_TABLE, assess, choose_subject
+from tests.support import FACES
 
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
 needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="../shared/data/faces missing")
 
 

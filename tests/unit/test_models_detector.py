@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -11,15 +9,9 @@ import pytest
 from models.face_detector import FaceDetector, load_detector, nms
 from models.registry import default_registry
 from models.session import RuntimeOptions
+from tests.support import FACES, read_face
 
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
 needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="../shared/data/faces not present")
-
-
-def _read(name: str) -> np.ndarray:
-    image = cv2.imread(str(FACES / name))
-    assert image is not None, name
-    return image
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +42,7 @@ def _opencv(image: np.ndarray, sx: float, sy: float) -> np.ndarray:
     ],
 )
 def test_matches_opencv_face_detector(detector: FaceDetector, name: str) -> None:
-    image = _read(name)
+    image = read_face(name)
     _, (sx, sy) = detector.prepare(image)
     ours, ref = detector.detect(image), _opencv(image, sx, sy)
     assert len(ours) == len(ref) >= 1
@@ -62,7 +54,7 @@ def test_matches_opencv_face_detector(detector: FaceDetector, name: str) -> None
 
 @needs_faces
 def test_detection_contract(detector: FaceDetector) -> None:
-    image = _read("multi__obama_and_biden.jpg")
+    image = read_face("multi__obama_and_biden.jpg")
     faces = detector.detect(image)
     assert [f.score for f in faces] == sorted((f.score for f in faces), reverse=True)
     for f in faces:
@@ -75,7 +67,7 @@ def test_detection_contract(detector: FaceDetector) -> None:
 
 @needs_faces
 def test_one_resize_rule_for_every_input_size(detector: FaceDetector) -> None:
-    image = _read("obama__obama-480p.jpg")
+    image = read_face("obama__obama-480p.jpg")
     big = cv2.resize(image, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
     a, b = detector.detect(image)[0], detector.detect(big)[0]
     # Both become the same 640-wide network input, so coordinates scale by exactly 2 (+-2 px).

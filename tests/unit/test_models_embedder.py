@@ -13,15 +13,9 @@ from models.face_embedder import FaceEmbedder, load_embedder
 from models.graph_fixes import apply_fixes
 from models.registry import ARCFACE_PREPROCESSING, default_registry
 from models.session import RuntimeOptions, create_session
+from tests.support import FACES, read_face
 
-FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "faces"
 needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="../shared/data/faces not present")
-
-
-def _read(name: str) -> np.ndarray:
-    image = cv2.imread(str(FACES / name))
-    assert image is not None, name
-    return image
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +43,7 @@ def test_matches_opencv_face_recognizer(embedder: FaceEmbedder, tmp_path: Path) 
         "multi__two_people.jpg",
     ]
     for name in names:
-        image = _read(name)
+        image = read_face(name)
         f = det.detect(image)[0]
         row = np.array([*f.box, *f.landmarks.reshape(-1), f.score], np.float32)
         aligned_bgr = ref.alignCrop(image, row)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -12,19 +11,12 @@ from models.face_detector import load_detector
 from models.face_pad import FacePad, load_pad, pad_crop
 from models.registry import ModelRegistry, default_registry
 from models.session import RuntimeOptions
+from tests.support import FACES, SHARED, read_face
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 MINIFAS = SHARED / "models" / "minifasnet"
-FACES = SHARED / "data" / "faces"
 needs_shared = pytest.mark.skipif(
     not (MINIFAS.is_dir() and FACES.is_dir()), reason="../shared models or faces not present"
 )
-
-
-def _read(name: str) -> np.ndarray:
-    image = cv2.imread(str(FACES / name))
-    assert image is not None, name
-    return image
 
 
 def _registry(tmp_path: Path, which: tuple[str, ...] = ("v2", "v1se")) -> ModelRegistry:
@@ -72,7 +64,7 @@ def test_live_probabilities_on_photos(tmp_path: Path) -> None:
     ids = [e.id for e in reg.all("face_pad")]
     assert pad.model_id == "+".join(ids)
     for name in ["obama__obama-480p.jpg", "biden__biden.jpg", "rose_leslie__img2.jpg"]:
-        image = _read(name)
+        image = read_face(name)
         s = pad.score(image, det.detect(image)[0].box)
         assert 0.0 <= s.live <= 1.0 and s.probabilities.shape == (3,)
         assert float(s.probabilities.sum()) == pytest.approx(1.0, abs=1e-5)
@@ -81,7 +73,7 @@ def test_live_probabilities_on_photos(tmp_path: Path) -> None:
 
 @needs_shared
 def test_fusion_is_the_mean_of_each_model(tmp_path: Path) -> None:
-    image = _read("obama__obama.jpg")
+    image = read_face("obama__obama.jpg")
     box = load_detector(default_registry(), RuntimeOptions()).detect(image)[0].box
     fused = load_pad(_registry(tmp_path / "a"), RuntimeOptions())
     v2 = load_pad(_registry(tmp_path / "b", ("v2",)), RuntimeOptions())
