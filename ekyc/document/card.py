@@ -517,7 +517,7 @@ def classify_found(image_bgr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray,
     try:
         return quad, classify(rectify(image_bgr, quad))
     except UnknownCard as first:
-        h, w = as_bgr(image_bgr).shape[:2]
+        h, w = image_bgr.shape[:2]  # already checked by find_card
         others = [locate_by_print(image_bgr)]
         if _ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= _ASPECT_RANGE[1]:
             whole = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
