@@ -218,6 +218,8 @@ def _sample(
                 "cc": None if ln.copy_confidence is None else round(ln.copy_confidence, 3),
                 "sharp": round(ln.sharpness, 3),
                 "unreadable": ln.unreadable,
+                "clear_loss": round(ln.clear_loss, 3),
+                "explained": ln.explained,
                 "truth": any(_overlaps(ln.box, b) for b in truth.values()),
             }
             for ln in result.lines

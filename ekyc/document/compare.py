@@ -3,16 +3,19 @@
 Per page pair the copy is registered onto the original (ORB features, ratio test, RANSAC
 homography, then ``findTransformECC`` refinement) and warped into the original's pixels.
 
-Text lines (the caller's regions, one box per printed line, e.g. ``card_regions``; else the
-OCR detector's lines on the original) are judged by OCR first: each line is read on the
-original and, through the same quad, on the aligned copy (``read_lines``), and the normalised
-strings compared. OCR alone misreads now and then, so a differing reading is reported only
-when the line's ink agrees (some changed strokes inside the line after tone matching), and
-ink alone reports a line only when a large share of it changed (a removed line). Lines under
-glare on the copy (bright, washed-out ink) are not judged: they make the page UNREADABLE
-(why ``glare``) unless something else already differs. A forger changes a few lines: when
-most lines differ a little (a soft phone photo of an A4 page), only a line far out of that
-crowd is reported and the page is otherwise UNREADABLE (why ``too_many_differences``).
+Text lines (the caller's regions, one box per printed line, e.g. ``card_regions``; else the OCR
+detector's lines on the original) are judged by OCR first: each line is read on the original
+and, through the same quad, on the aligned copy (``read_lines``), and the normalised strings
+compared. OCR alone misreads now and then, so a differing reading is reported only when the
+line's ink agrees (some changed strokes inside the line after tone matching), and ink alone
+reports a line only when a large share of it changed (a removed line). On lines under glare on
+the copy (bright, washed-out ink) only what glare cannot fake counts: a confident change of
+letters read alike at every framing, or the original's ink missing where the line is clear of
+the glare; anything else there makes the page UNREADABLE (why ``glare``). A copy captured too
+coarsely to read (its text lines under ``min_line_px`` of its own pixels) is UNREADABLE (why
+``low_resolution``) before any line is judged. A forger changes a few lines: when most lines
+differ a little (a soft phone photo of an A4 page), only a line far out of that crowd is
+reported and the page is otherwise UNREADABLE (why ``too_many_differences``).
 
 Everything else on the page (stamps, headings, removed or added marks) is compared as ink:
 both pages flattened (background divided out), the copy's tones matched to the original's per
@@ -110,13 +113,30 @@ class CompareSettings:
     min_copy_features: int = 60  # fewer: the copy is too blank or blurry to align
     blank_std: float = 6.0
     blur_ratio: float = 0.04  # copy sharpness / original sharpness below this: too blurry
+    # The copy's text lines must be at least this tall in the copy's own pixels: an A4 page
+    # photographed at webcam resolution (~1 MP, lines ~20 px) loses its diacritics, the OCR
+    # garbles most lines and ink differs everywhere, so no verdict on it can be trusted.
+    # Cards, scans and phone photos of pages at ≥ 3 MP give lines of 35–45 px.
+    min_line_px: float = 28.0
     # honest copies scored down to 0.949 (a photocopy) on 50-odd tuning cards; swapped cartoon
     # portraits on photocopies score up to 0.995, so structure alone cannot catch all of those
     portrait_min_ncc: float = 0.94
     graphic_min_ncc: float = 0.5
     # a line's changed ink, in "characters" (changed px / (0.06 × line height²))
     ocr_confirm_chars: float = 0.2  # an OCR difference needs at least this much changed ink
-    ink_alone_chars: float = 4.0  # this much changed ink flags a line whatever OCR says
+    ink_alone_chars: float = 4.0  # this much changed ink flags a line whose readings differ
+    # Lines read the same on both sides need twice that: an honest phone photo leaves up to 7
+    # characters of ink haze on some card lines (the 2024 card's nationality), while an edit
+    # the OCR did not see (or a removed line) leaves far more.
+    same_reading_chars: float = 8.0
+    # A sharp copy line (a scan, a photocopy) of a page whose lines agree in ink: any clear
+    # changed ink is an edit, however the OCR read it (an edited mark, or a letter the OCR's
+    # language prior read back as the original word: Quậv read Quận). On the tuning seeds
+    # honest photocopied and scanned lines read alike carried no changed ink at all (1383 of
+    # 1383), while such edits carried 0.36–0.85 characters.
+    clean_line_sharpness: float = 0.85
+    clean_confirm_chars: float = 0.3
+    haze_factor: float = 3.0  # ... and this many times the page's median line ink
     ink_only_chars: float = 1.0  # without OCR, this much changed ink flags a line
     # A confident change of digits only (same letters, same number of digits) stands without
     # ink: a changed date on a scan or an A4 page leaves almost no changed ink, and on the
@@ -137,7 +157,10 @@ class CompareSettings:
     glare_level: float = 240.0  # copy paper this bright (0–255) may be glare
     glare_excess: float = 8.0  # ... and this many levels above what the page's lighting predicts
     glare_share: float = 0.25  # a line this much under glare is not judged
-    glare_read_conf: float = 0.9  # ... unless both readings are this confident and differ
+    glare_read_conf: float = 0.85  # ... unless both readings are this confident and differ
+    # Glare fades only where it lies: most of the original's ink missing from the copy where
+    # the line is clear of glare is a removed line, whatever glare hides of the rest.
+    glare_clear_loss: float = 0.5
     grey_copy_spread: float = 1.5  # colour spread below this: a grey copy (photocopy)
     portrait_max_delta: float = 12.0  # portrait level error (0–255) above this: another face
     portrait_max_delta_grey: float = 20.0  # the same for a grey copy (a copier's steep curve)
@@ -181,6 +204,8 @@ class LineCheck:
     copy_confidence: float | None = None
     sharpness: float = 1.0  # the copy line's sharpness relative to the original's
     unreadable: bool = False  # too blurred, glared or faint on the copy to judge its text
+    clear_loss: float = 0.0  # share of the original's ink clear of glare missing on the copy
+    explained: bool | None = None  # differing readings the original blurred like the copy gives
 
 
 @dataclass(frozen=True)
@@ -464,11 +489,16 @@ def _keep_blobs(m: np.ndarray, min_px: int) -> np.ndarray:
 
 
 def _page_differences(
-    diff: _InkDiff, exclude: np.ndarray, s: CompareSettings, scores: dict[str, float]
+    diff: _InkDiff,
+    exclude: np.ndarray,
+    glare: np.ndarray,
+    s: CompareSettings,
+    scores: dict[str, float],
 ) -> list[tuple[Box, Reason, int]]:
-    """Grouped ink differences off the text lines and graphics (stamps, marks, headings)."""
+    """Grouped ink differences off the text lines and graphics (stamps, marks, headings);
+    ink missing under glare is the glare's doing, not a difference."""
     keep = 1 - exclude
-    removed = _keep_blobs(diff.removed & keep, s.min_diff_px)
+    removed = _keep_blobs(diff.removed & keep & ~glare, s.min_diff_px)
     added = _keep_blobs(diff.added & keep, s.min_diff_px)
     gx, gy = s.group_px
     grouped = cv2.dilate(removed | added, np.ones((gy, gx), np.uint8))
@@ -546,6 +576,47 @@ def _stable_differences(
     return stable
 
 
+#: Gaussian σ (original pixels) tried when softening the original like the copy
+_SOFTEN_SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.6)
+
+
+def _copy_blur(o_grey: np.ndarray, c_grey: np.ndarray, quad: np.ndarray) -> float:
+    """The σ whose Gaussian blur of the original line best correlates with the aligned copy
+    line (noise and tone do not move the peak: they lower every σ's correlation alike)."""
+    x, y, w, h = _quad_box(_grown(quad, 1.3))
+    hh, ww = o_grey.shape[:2]
+    ys, xs = slice(max(y, 0), min(y + h, hh)), slice(max(x, 0), min(x + w, ww))
+    a, b = o_grey[ys, xs].astype(np.float32), c_grey[ys, xs].astype(np.float32)
+    if a.size < 64 or float(a.std()) < 1.0 or float(b.std()) < 1.0:
+        return 0.0
+    b = (b - b.mean()) / b.std()
+    best, best_sigma = -2.0, 0.0
+    for sigma in _SOFTEN_SIGMAS:
+        x_ = cv2.GaussianBlur(a, (0, 0), sigma) if sigma else a
+        ncc = float(((x_ - x_.mean()) / max(float(x_.std()), 1e-6) * b).mean())
+        if ncc > best:
+            best, best_sigma = ncc, sigma
+    return best_sigma
+
+
+def _softened_readings(
+    ocr: OcrLike, original: np.ndarray, copy_aligned: np.ndarray, quads: list[np.ndarray]
+) -> list[str]:
+    """The original's reading of each line after blurring it as much as the copy is blurred.
+
+    A difference the softened original reproduces is the copy's softness (Giới read Giái on
+    a phone photo), not an edit."""
+    o_grey, c_grey = _grey(original), _grey(copy_aligned)
+    sigmas = [_copy_blur(o_grey, c_grey, q) for q in quads]
+    out = [""] * len(quads)
+    for sigma in sorted(set(sigmas)):
+        idx = [i for i, sg in enumerate(sigmas) if sg == sigma]
+        soft = cv2.GaussianBlur(original, (0, 0), sigma) if sigma else original
+        for i, box in zip(idx, ocr.read_lines(soft, [quads[i] for i in idx]), strict=True):
+            out[i] = box.text
+    return out
+
+
 def _same_text(a: str, b: str) -> bool:
     """Equal letters and digits after NFC and case folding (OCR's spaces and stray
     punctuation vary; a forger's edit changes a letter or a digit)."""
@@ -592,18 +663,30 @@ def _flatten_bgr(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def _line_evidence(
-    line: _Line, diff: _InkDiff, f: float, glare_map: np.ndarray, s: CompareSettings
-) -> tuple[float, float]:
-    """(changed ink in characters, share of the line under glare) inside one line."""
+@dataclass(frozen=True)
+class _Ink:
+    """The ink evidence inside one text line."""
+
+    chars: float  # changed ink, in characters (changed px / (0.06 × line height²))
+    glare: float  # share of the line under glare on the copy
+    clear_loss: float  # share of the original's ink clear of glare that the copy lacks
+
+
+def _line_evidence(line: _Line, diff: _InkDiff, f: float, glare_map: np.ndarray) -> _Ink:
+    """The changed ink, glare and ink lost clear of glare inside one line."""
     x, y, w, h = (round(v * f) for v in line.box)
     hh, ww = diff.removed.shape
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, ww), min(y + h, hh)
     if x1 <= x0 or y1 <= y0:
-        return 0.0, 0.0
-    changed = int(diff.removed[y0:y1, x0:x1].sum() + diff.added[y0:y1, x0:x1].sum())
-    chars = changed / (0.06 * max(y1 - y0, 8) ** 2)
-    return chars, float(glare_map[y0:y1, x0:x1].mean())
+        return _Ink(0.0, 0.0, 0.0)
+    removed = diff.removed[y0:y1, x0:x1].astype(bool)
+    glare = glare_map[y0:y1, x0:x1]
+    char_px = 0.06 * max(y1 - y0, 8) ** 2
+    chars = (int(removed.sum()) + int(diff.added[y0:y1, x0:x1].sum())) / char_px
+    clear_ink = (diff.o_dark[y0:y1, x0:x1] > 96) & ~glare
+    n_clear = int(clear_ink.sum())
+    loss = int((removed & clear_ink).sum()) / n_clear if n_clear >= char_px else 0.0
+    return _Ink(chars, float(glare.mean()), loss)
 
 
 def _line_sharpness(o_grey: np.ndarray, c_grey: np.ndarray, box: Box) -> float:
@@ -752,6 +835,17 @@ def _text_lines(
     return lines, found
 
 
+def _copy_line_px(lines: list[_Line], copy_to_original: np.ndarray) -> float:
+    """The text lines' median height in the copy's own pixels (how finely it was captured)."""
+    back = np.linalg.inv(copy_to_original)
+    quads = np.stack([ln.quad.reshape(4, 2) for ln in lines]).astype(np.float64)
+    q = cv2.perspectiveTransform(quads.reshape(-1, 1, 2), back).reshape(-1, 4, 2)
+    heights = (
+        np.linalg.norm(q[:, 3] - q[:, 0], axis=1) + np.linalg.norm(q[:, 2] - q[:, 1], axis=1)
+    ) / 2
+    return float(np.median(heights))
+
+
 @dataclass(frozen=True)
 class _Reading:
     """Both readings of one line, their confidences, and whether re-reading kept them apart."""
@@ -761,6 +855,7 @@ class _Reading:
     original_conf: float
     copy_conf: float
     stable: bool | None
+    explained: bool | None = None  # the original, blurred like the copy, reads as the copy
 
 
 @dataclass(frozen=True)
@@ -768,17 +863,23 @@ class _Judgement:
     verdict: Literal["flag", "unsure", "glare", "ok"]
     text_differs: bool = False
     certain: bool = False  # stands even among many noisy lines
+    removed: bool = False  # the line's ink is gone from the copy
 
 
 def _judge_line(
-    read: _Reading | None, chars: float, glare_share: float, sharp: float, s: CompareSettings
+    read: _Reading | None, ink: _Ink, sharp: float, s: CompareSettings, haze: float = 0.0
 ) -> _Judgement:
-    """One text line's verdict from its readings and its changed ink (see CompareSettings)."""
+    """One text line's verdict from its readings, its changed ink and the page's ink haze
+    (the median changed ink of its lines; see CompareSettings)."""
+    chars, under_glare = ink.chars, ink.glare >= s.glare_share
+    if under_glare and ink.clear_loss >= s.glare_clear_loss:
+        return _Judgement("flag", removed=True)
     if read is None:  # no OCR: ink alone, at a lower bar
-        if glare_share >= s.glare_share:
+        if under_glare:
             return _Judgement("glare" if chars >= s.ink_only_chars else "ok")
         return _Judgement("flag" if chars >= s.ink_only_chars else "ok")
-    differs = not _same_text(read.original, read.copy)
+    # a difference the original reproduces when blurred like the copy is the copy's softness
+    differs = not _same_text(read.original, read.copy) and not read.explained
     conf = min(read.original_conf, read.copy_conf)
     digits = (
         differs and conf >= s.digit_change_conf and digits_only_change(read.original, read.copy)
@@ -793,6 +894,10 @@ def _judge_line(
         bar = max(bar, s.tone_confirm_chars)
     if marks_only:
         bar = max(bar, s.marks_confirm_chars)
+    same_bar = s.same_reading_chars
+    if sharp >= s.clean_line_sharpness:
+        clean_bar = max(s.clean_confirm_chars, s.haze_factor * haze)
+        bar, same_bar = min(bar, clean_bar), min(same_bar, clean_bar)
     unsure = blurred or tone_only or marks_only
     stable = (
         differs
@@ -801,15 +906,17 @@ def _judge_line(
         and sharp >= s.stable_min_sharp
         and conf >= s.stable_min_conf
     )
-    if glare_share >= s.glare_share:
-        # glare fades ink: only a confident change of letters or digits is still evidence
-        if digits or (
-            differs and not unsure and conf >= s.glare_read_conf and chars >= s.ink_only_chars
-        ):
+    if under_glare:
+        # glare fades ink and softens the line: only a confident change of letters or digits,
+        # with some changed ink or read the same way at every framing, is still evidence
+        letters = differs and not (tone_only or marks_only) and conf >= s.glare_read_conf
+        if digits or (letters and (chars >= s.ink_only_chars or bool(read.stable))):
             return _Judgement("flag", True, digits)
         return _Judgement("glare" if differs or chars >= s.ink_alone_chars else "ok")
-    if (differs and (chars >= bar or digits or stable)) or chars >= s.ink_alone_chars:
-        return _Judgement("flag", differs, digits)
+    if differs and (chars >= bar or digits or stable or chars >= s.ink_alone_chars):
+        return _Judgement("flag", True, digits)
+    if chars >= same_bar:
+        return _Judgement("flag", differs)
     if differs and unsure and chars >= s.ocr_confirm_chars:
         return _Judgement("unsure", True)
     return _Judgement("ok", differs)
@@ -901,8 +1008,11 @@ def compare_page(
 
     t1 = tick()
     lines, o_reads = _text_lines(ocr, o_bgr, regions)
+    if lines and _copy_line_px(lines, h_full) < s.min_line_px:
+        return _unreadable(page, "low_resolution", original.shape, copy)
     c_reads: list[_TextBox] = []
     stable: dict[int, bool] = {}
+    explained: dict[int, bool] = {}
     if ocr is not None and lines:
         c_flat = _flatten_bgr(copy_full)
         c_reads = list(ocr.read_lines(c_flat, [ln.quad for ln in lines]))
@@ -912,8 +1022,13 @@ def compare_page(
             if not _same_text(a.text, b.text)
         ]
         if disputed:
-            found = _stable_differences(ocr, o_bgr, c_flat, [lines[i].quad for i in disputed], s)
+            quads = [lines[i].quad for i in disputed]
+            found = _stable_differences(ocr, o_bgr, c_flat, quads, s)
             stable = dict(zip(disputed, found, strict=True))
+            softened = _softened_readings(ocr, o_bgr, copy_full, quads)
+            explained = {
+                i: _same_text(t, c_reads[i].text) for i, t in zip(disputed, softened, strict=True)
+            }
     timings["ocr"] = (tick() - t1) * 1000
 
     t2 = tick()
@@ -938,19 +1053,23 @@ def compare_page(
             x, y, w, h = _scale_box(box, f)
             exclude[max(y - 4, 0) : y + h + 4, max(x - 4, 0) : x + w + 4] = 1
 
-    glare = glare_mask(o_work, aligned, valid, s)
     # A grey copy came from a copier or a flatbed, which make no glare; what looks like glare
     # there is the copier's curve whitening the card's pale background print.
-    grey = _colour_spread(c_bgr) < s.grey_copy_spread
+    if _colour_spread(c_bgr) < s.grey_copy_spread:
+        glare = np.zeros((wh, ww), bool)
+    else:
+        glare = glare_mask(o_work, aligned, valid, s)
     differences: list[Difference] = []
     checks: list[LineCheck] = []
     glare_lines: list[str] = []
     blurred_lines: list[str] = []  # differing readings too soft or too slight to confirm
     certain: set[str] = set()  # lines a crowd of noisy lines must not hide (changed digits)
-    for i, ln in enumerate(lines):
+    inks = [_line_evidence(ln, diff, f, glare) for ln in lines]
+    haze = float(np.median([ink.chars for ink in inks])) if inks else 0.0
+    scores: dict[str, float] = {"lines.haze": haze}
+    for i, (ln, ink) in enumerate(zip(lines, inks, strict=True)):
         x, y, w, h = _scale_box(ln.box, f)
         exclude[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = 1
-        chars, glare_share = _line_evidence(ln, diff, f, glare, s)
         sharp = _line_sharpness(diff.o_dark, diff.c_dark, (x, y, w, h))
         o_read = o_reads[i] if o_reads else None
         c_read = c_reads[i] if c_reads else None
@@ -961,9 +1080,14 @@ def compare_page(
         reading = None
         if o_read is not None and c_read is not None:
             reading = _Reading(
-                o_read.text, c_read.text, o_conf or 0.0, c_conf or 0.0, stable.get(i)
+                o_read.text,
+                c_read.text,
+                o_conf or 0.0,
+                c_conf or 0.0,
+                stable.get(i),
+                explained.get(i),
             )
-        judged = _judge_line(reading, chars, 0.0 if grey else glare_share, sharp, s)
+        judged = _judge_line(reading, ink, sharp, s, haze)
         flagged, unreadable = judged.verdict == "flag", judged.verdict == "unsure"
         if judged.verdict == "glare":
             glare_lines.append(ln.region)
@@ -973,9 +1097,11 @@ def compare_page(
             r = int(diff.removed[y : y + h, x : x + w].sum())
             a = int(diff.added[y : y + h, x : x + w].sum())
             reason = "text_changed" if judged.text_differs else _ink_reason(r, a)
-            if c_text is not None and o_text and not _alnum(c_text):
+            if judged.removed or (c_text is not None and o_text and not _alnum(c_text)):
                 reason = "content_removed"
-            differences.append(Difference(page, ln.region, ln.box, reason, o_text, c_text, chars))
+            differences.append(
+                Difference(page, ln.region, ln.box, reason, o_text, c_text, ink.chars)
+            )
             if judged.certain:
                 certain.add(ln.region)
         checks.append(
@@ -984,20 +1110,21 @@ def compare_page(
                 ln.box,
                 o_text,
                 c_text,
-                chars,
+                ink.chars,
                 stable.get(i),
-                glare_share,
+                ink.glare,
                 flagged,
                 o_conf,
                 c_conf,
                 sharp,
                 unreadable,
+                ink.clear_loss,
+                explained.get(i),
             )
         )
 
-    scores: dict[str, float] = {}
     differences, crowded = _uncrowd(differences, checks, certain, s, scores)
-    for b, reason, n in _page_differences(diff, exclude, s, scores):
+    for b, reason, n in _page_differences(diff, exclude, glare, s, scores):
         box = _scale_box(b, back)
         differences.append(Difference(page, _region_of(box, regions), box, reason, score=n))
     for name, (x, y, w, h) in regions.items():

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ekyc.cccd.layouts import CARD_W
+
 
 def _rotate_on_paper(img: np.ndarray, angle: float, margin: float, paper: int) -> np.ndarray:
     """Pad with a paper margin, then rotate by ``angle`` degrees about the centre."""
@@ -60,19 +62,27 @@ def scan(img: np.ndarray, seed: int = 0) -> np.ndarray:
     return _jpeg(np.asarray(blurred, dtype=np.uint8), 92)
 
 
-def phone_photo(img: np.ndarray, seed: int = 0, *, glare: bool | None = None) -> np.ndarray:
+def phone_photo(
+    img: np.ndarray, seed: int = 0, *, glare: bool | None = None, frame_scale: float = 1.0
+) -> np.ndarray:
     """A hand-held photo: the document in perspective on a textured table, blur, noise, JPEG."""
-    return phone_photo_with_quad(img, seed, glare=glare)[0]
+    return phone_photo_with_quad(img, seed, glare=glare, frame_scale=frame_scale)[0]
 
 
 def phone_photo_with_quad(
-    img: np.ndarray, seed: int = 0, *, glare: bool | None = None
+    img: np.ndarray, seed: int = 0, *, glare: bool | None = None, frame_scale: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """``phone_photo`` plus the document's corners in the photo (4×2 float32: TL, TR, BR, BL)."""
     rng = np.random.default_rng(seed)
     h, w = img.shape[:2]
-    landscape = w >= h
-    fw, fh = (1280, 960) if landscape else (960, 1280)
+    # A phone frame (4:3, at least 1280×960) large enough that the document lands at about
+    # its rendered resolution: a card (1012 px wide, ~300 dpi) in a 1280×960 frame, an A4
+    # page (1754 px, ~150 dpi) in about 2220×1660, as a phone photo downscaled by a messaging
+    # app. Shrinking a page further is a capture the comparison refuses (``low_resolution``);
+    # ``frame_scale`` below 1 makes one for tests.
+    grow = max(1.0, max(h, w) / CARD_W) * frame_scale
+    long_side, short_side = round(1280 * grow), round(960 * grow)
+    fw, fh = (long_side, short_side) if w >= h else (short_side, long_side)
     frame = _table(fh, fw, rng)
 
     # card area 40–80 % of the frame: pick the fraction, then jitter each corner

@@ -139,17 +139,28 @@ class _FakeOcr:
         changed: tuple[int, str] | None,
         confidence: float = 0.9,
         stable: bool = False,
+        soft_misreads: bool = False,
     ) -> None:
         self.texts = texts
         self.changed = changed
         self.confidence = confidence
         self.stable = stable
+        self.soft_misreads = soft_misreads  # the misreading comes from softness: a blurred
+        # original is misread the same way
         self.original: np.ndarray | None = None
         self.centres: np.ndarray | None = None
         self.copy_reads = 0
 
     def read(self, image_bgr: np.ndarray) -> list[object]:
         raise AssertionError("regions were given: the detector must not run")
+
+    def is_original(self, image_bgr: np.ndarray) -> bool:
+        """The original, or the original blurred (compare softens it like the copy)."""
+        o = self.original
+        if image_bgr is o or o is None or image_bgr.shape != o.shape:
+            return image_bgr is o
+        a, b = (cv2.GaussianBlur(x, (0, 0), 4).astype(np.int16) for x in (image_bgr, o))
+        return float(np.abs(a - b).mean()) < 3.0
 
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[object]:
         from models.ocr.base import TextBox
@@ -158,14 +169,17 @@ class _FakeOcr:
         if self.original is None:
             self.original, self.centres = image_bgr, centres
         assert self.centres is not None
-        is_copy = image_bgr is not self.original
+        is_copy = not self.is_original(image_bgr)
         self.copy_reads += is_copy
+        softened = image_bgr is not self.original and not is_copy
         out = []
         for q, c in zip(quads, centres, strict=True):
             i = int(np.argmin(np.linalg.norm(self.centres - c, axis=1)))
             text = self.texts[i]
             misread = self.changed is not None and self.changed[0] == i
             if is_copy and misread and (self.stable or self.copy_reads == 1):
+                text = self.changed[1]  # type: ignore[index]
+            if softened and misread and self.soft_misreads:
                 text = self.changed[1]  # type: ignore[index]
             out.append(TextBox(q, text, self.confidence))
         return out
@@ -305,7 +319,7 @@ class _GarblingOcr(_FakeOcr):
         from models.ocr.base import TextBox
 
         boxes = super().read_lines(image_bgr, quads)
-        if image_bgr is self.original:
+        if self.is_original(image_bgr):
             return boxes
         assert self.centres is not None
         out = []
@@ -355,3 +369,92 @@ def test_diacritics_only_readings_share_their_base_letters() -> None:
     assert unmarked("Phạm Minh") == unmarked("Pham Minh")
     assert unmarked("Phạm Minh") != unmarked("Phạm Minb")
     assert unmarked("12/05/2023") != unmarked("12/06/2023")
+
+
+def test_a_copy_captured_too_coarsely_is_unreadable_not_judged() -> None:
+    page, boxes = _page(16)
+    regions = _line_regions(boxes)  # lines 45 px tall on the original
+    copy = _photocopy(page, 16)
+    coarse = cv2.resize(copy, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    v = compare_documents([page], [coarse], regions=regions)
+    assert v.verdict == "UNREADABLE" and v.why == ["page 0: low_resolution"]
+    fine = cv2.resize(copy, None, fx=0.8, fy=0.8, interpolation=cv2.INTER_AREA)
+    assert compare_documents([page], [fine], regions=regions).verdict == "MATCH"
+
+
+def _glared(img: np.ndarray, centre: tuple[int, int], sigma: float) -> np.ndarray:
+    """A colour phone-like copy: warm, dimmer paper and a bright reflection at ``centre``."""
+    out = img.astype(np.float32) * np.float32([0.86, 0.9, 0.94])
+    yy, xx = np.mgrid[0 : img.shape[0], 0 : img.shape[1]].astype(np.float32)
+    blob = np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * sigma**2))
+    out += (130 * blob)[:, :, None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_a_line_removed_under_glare_is_found_where_the_line_is_clear_of_it() -> None:
+    page, boxes = _page(17)
+    tampered, _ = _page(17, drop=9)
+    regions = _line_regions(boxes)
+    x, y, w, h = boxes[9]
+    glare_at = (x + w // 4, y + h // 2)  # over the left part of the line
+    v = compare_documents([page], [_glared(tampered, glare_at, 60)], regions=regions)
+    found = {(d.region, d.reason) for d in v.differences}
+    assert ("line9", "content_removed") in found, found
+    line = next(c for c in v.pages[0].lines if c.region == "line9")
+    assert line.glare >= 0.25 and line.clear_loss > 0.8
+    honest = compare_documents([page], [_glared(page, glare_at, 60)], regions=regions)
+    assert honest.verdict != "MISMATCH", [(d.region, d.reason) for d in honest.differences]
+
+
+def test_line_rules_for_ink_haze_and_glare() -> None:
+    from ekyc.document.compare import CompareSettings, _Ink, _judge_line, _Reading
+
+    s = CompareSettings()
+    same = _Reading("Việt Nam", "Việt Nam", 0.99, 0.89, None)
+    # a phone photo's ink haze on a soft line read the same on both sides is no difference ...
+    assert _judge_line(same, _Ink(6.0, 0.0, 0.0), 0.75, s).verdict == "ok"
+    # ... far more ink is (an edit the OCR missed)
+    assert _judge_line(same, _Ink(9.0, 0.0, 0.0), 0.75, s).verdict == "flag"
+    # differing readings with that much ink are
+    other = _Reading("Việt Nam", "Viột Nem", 0.99, 0.95, False)
+    assert _judge_line(other, _Ink(6.0, 0.0, 0.0), 0.75, s).verdict == "flag"
+    # on a sharp line (a scan) of a page without ink haze a little ink is an edit, whatever
+    # the OCR read; on a hazy page it needs several times the page's haze
+    assert _judge_line(same, _Ink(0.4, 0.0, 0.0), 0.9, s).verdict == "flag"
+    assert _judge_line(same, _Ink(0.4, 0.0, 0.0), 0.9, s, haze=0.3).verdict == "ok"
+    mark = _Reading("HƯƠNG", "HƯÔNG", 1.0, 0.99, True)
+    assert _judge_line(mark, _Ink(0.4, 0.0, 0.0), 0.95, s).verdict == "flag"
+    assert _judge_line(mark, _Ink(0.4, 0.0, 0.0), 0.7, s).verdict == "unsure"
+    # a difference the original reproduces when blurred like the copy is the copy's softness
+    soft = _Reading("Giới tính", "Giái tính", 0.99, 0.98, True, explained=True)
+    assert _judge_line(soft, _Ink(0.5, 0.0, 0.0), 0.82, s).verdict == "ok"
+    # under glare: a confident change of letters read alike at every framing stands ...
+    letters = _Reading("Quận Hải Châu", "Quận Hải Uhâu", 0.99, 0.97, True)
+    assert _judge_line(letters, _Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "flag"
+    # ... a changed tone mark or an unstable reading does not
+    tone = _Reading("trước mép", "trước mẹp", 0.99, 0.97, True)
+    assert _judge_line(tone, _Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "glare"
+    unstable = _Reading("Quận Hải Châu", "Quận Hải Uhâu", 0.99, 0.97, False)
+    assert _judge_line(unstable, _Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "glare"
+    # ink missing where the line is clear of glare is a removed line, OCR or not
+    gone = _Reading("Quận Hải Châu", "C gn 2", 0.99, 0.3, None)
+    assert _judge_line(gone, _Ink(20.0, 0.5, 0.9), 0.1, s).verdict == "flag"
+    assert _judge_line(None, _Ink(20.0, 0.5, 0.9), 0.1, s).verdict == "flag"
+    assert _judge_line(gone, _Ink(20.0, 0.5, 0.1), 0.1, s).verdict == "glare"
+
+
+def test_a_misreading_the_softened_original_repeats_is_the_copy_s_softness() -> None:
+    page, boxes = _page(18)
+    tampered, _ = _page(18, changed=(5, 1, "XOA"))
+    regions = _line_regions(boxes)
+    texts = [f"text {i}" for i in range(len(regions))]
+    soft = _FakeOcr(texts, (5, "text X"), confidence=0.95, stable=True, soft_misreads=True)
+    v = compare_documents([page], [_photocopy(page, 18)], soft, regions=regions)
+    assert v.verdict == "MATCH", [(d.region, d.reason) for d in v.differences]
+    line = next(c for c in v.pages[0].lines if c.region == "line5")
+    assert line.explained is True and not line.flagged
+    # an edit is not what softness does to the original: it stands
+    edit = _FakeOcr(texts, (5, "text X"), confidence=0.95, stable=True)
+    v = compare_documents([page], [_photocopy(tampered, 18)], edit, regions=regions)
+    assert ("line5", "text_changed") in {(d.region, d.reason) for d in v.differences}
+    assert next(c for c in v.pages[0].lines if c.region == "line5").explained is False

@@ -281,3 +281,14 @@ def test_phone_photo_keeps_the_card(cards: dict[tuple[str, str], RenderedCard], 
     assert np.corrcoef(a[40:-40, 40:-40].ravel(), b[40:-40, 40:-40].ravel())[0, 1] > 0.8
     if seed % 2:  # glare may legitimately hide the QR
         assert [r.text for r in zxingcpp.read_barcodes(photo)] == [card.qr_payload]
+
+
+def test_phone_photo_frames_a_page_at_the_resolution_of_a_card() -> None:
+    page = render_a4(5, "birth_certificate").image_bgr  # PAGE_H × PAGE_W
+    photo, quad = phone_photo_with_quad(page, 5)
+    assert photo.shape[:2] == (round(1280 * PAGE_H / CARD_W), round(960 * PAGE_H / CARD_W))
+    # the page lands at about its rendered size (0.85–1.15×), as a card does in 1280×960
+    side = np.linalg.norm(quad[3] - quad[0])
+    assert 0.8 < side / PAGE_H < 1.2
+    coarse, q = phone_photo_with_quad(page, 5, frame_scale=0.55)
+    assert coarse.shape[0] < 1300 and np.linalg.norm(q[3] - q[0]) / PAGE_H < 0.7
