@@ -96,6 +96,7 @@ class CompareSettings:
     work_side: int = 1400  # long side the pages are aligned at
     ink_side: int = 1800  # pages up to this long side are compared as ink at full size (A4)
     tolerance_px: int = 1  # ink this close in the other image is not a difference
+    line_shift_px: int = 3  # each text line is re-registered by up to this many pixels
     ink_delta: int = 60  # darkness (0–255) one side must exceed the other's by
     reread_grow: tuple[float, ...] = (1.12, 1.3)  # re-framings of a line whose readings differ
     # A difference of letters read the same way at every framing stands without ink on a sharp
@@ -459,8 +460,33 @@ class _InkDiff:
     c_dark: np.ndarray  # copy darkness, tone-matched to the original
 
 
+def _register_lines(
+    o_dark: np.ndarray, c_dark: np.ndarray, boxes: list[Box], shift: int
+) -> np.ndarray:
+    """``c_dark`` with each line moved by the whole-pixel shift (up to ``shift``) that best
+    matches the original's line: a page's homography can be a few pixels off at one edge
+    (a phone photo's lens, a curled page), which would read as changed strokes."""
+    out = c_dark.copy()
+    hh, ww = o_dark.shape[:2]
+    for x, y, w, h in boxes:
+        if w < 8 or h < 8 or x < shift or y < shift or x + w + shift > ww or y + h + shift > hh:
+            continue
+        template = o_dark[y : y + h, x : x + w]
+        if float(template.std()) < 2.0:
+            continue  # nothing printed to register on
+        around = c_dark[y - shift : y + h + shift, x - shift : x + w + shift]
+        score = cv2.matchTemplate(around, template, cv2.TM_CCOEFF_NORMED)
+        _, _, _, (dx, dy) = cv2.minMaxLoc(score)
+        out[y : y + h, x : x + w] = around[dy : dy + h, dx : dx + w]
+    return out
+
+
 def _ink_differences(
-    o_grey: np.ndarray, c_grey: np.ndarray, valid: np.ndarray, s: CompareSettings
+    o_grey: np.ndarray,
+    c_grey: np.ndarray,
+    valid: np.ndarray,
+    s: CompareSettings,
+    lines: list[Box] | None = None,
 ) -> _InkDiff:
     # Darkness maps of the flattened pages, lightly blurred so a sharp original and a soft copy
     # meet halfway; the copy's tones matched to the original's per tile. A difference is
@@ -470,6 +496,8 @@ def _ink_differences(
     c_dark = 255 - cv2.GaussianBlur(normalise_photometric(c_grey), (0, 0), 1.0)
     mask = valid.astype(bool)
     c_dark = match_tones_tiled(c_dark, o_dark, mask, s.tile_px)
+    if lines:
+        c_dark = _register_lines(o_dark, c_dark, lines, s.line_shift_px)
     k = np.ones((2 * s.tolerance_px + 1,) * 2, np.uint8)
     added_level = cv2.subtract(c_dark, cv2.dilate(o_dark, k))
     removed_level = cv2.subtract(o_dark, cv2.dilate(c_dark, k))
@@ -1046,7 +1074,7 @@ def compare_page(
     valid &= np.asarray(
         cv2.erode((covered > 0).astype(np.uint8), np.ones((9, 9), np.uint8)), np.uint8
     )
-    diff = _ink_differences(o_work, aligned, valid, s)
+    diff = _ink_differences(o_work, aligned, valid, s, [_scale_box(ln.box, f) for ln in lines])
     exclude = np.zeros((wh, ww), np.uint8)  # text lines and graphics: judged on their own
     for name, box in regions.items():
         if _is_graphic(name):
