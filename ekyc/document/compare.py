@@ -126,9 +126,9 @@ class CompareSettings:
     # a line's changed ink, in "characters" (changed px / (0.06 × line height²))
     ocr_confirm_chars: float = 0.2  # an OCR difference needs at least this much changed ink
     ink_alone_chars: float = 4.0  # this much changed ink flags a line whose readings differ
-    # Lines read the same on both sides need twice that: an honest phone photo leaves up to 7
-    # characters of ink haze on some card lines (the 2024 card's nationality), while an edit
-    # the OCR did not see (or a removed line) leaves far more.
+    # Lines read the same on both sides need twice that (unless sharp, below): a soft phone
+    # photo leaves a haze of changed ink (up to 7 characters on tuning lines before lines were
+    # re-registered), while an edit the OCR did not see (or a removed line) leaves far more.
     same_reading_chars: float = 8.0
     # A sharp copy line (a scan, a photocopy) of a page whose lines agree in ink: any clear
     # changed ink is an edit, however the OCR read it (an edited mark, or a letter the OCR's
@@ -620,8 +620,8 @@ def _copy_blur(o_grey: np.ndarray, c_grey: np.ndarray, quad: np.ndarray) -> floa
     b = (b - b.mean()) / b.std()
     best, best_sigma = -2.0, 0.0
     for sigma in _SOFTEN_SIGMAS:
-        x_ = cv2.GaussianBlur(a, (0, 0), sigma) if sigma else a
-        ncc = float(((x_ - x_.mean()) / max(float(x_.std()), 1e-6) * b).mean())
+        soft = cv2.GaussianBlur(a, (0, 0), sigma) if sigma else a
+        ncc = float(((soft - soft.mean()) / max(float(soft.std()), 1e-6) * b).mean())
         if ncc > best:
             best, best_sigma = ncc, sigma
     return best_sigma
