@@ -3,8 +3,10 @@
 For each tamper kind (one character, a date, the portrait, a line removed) and for honest
 copies, ``n`` pairs: the original is the clean rendering (a card side of either model, or a
 birth certificate or diploma page), the copy is the (tampered) document degraded by a
-photocopy, a flatbed scan or a phone photo, cycled with the document type so every
-condition sees every type. Pair ``i`` uses seed ``seed + i``; the thresholds in
+photocopy, a flatbed scan or a phone photo (the document at about its rendered
+resolution: a card in 1280×960, an A4 page in about 2220×1660; coarser captures are
+refused as ``low_resolution``), cycled with the document type so every condition sees
+every type. Pair ``i`` uses seed ``seed + i``; the thresholds in
 ``CompareSettings`` were tuned on seeds from ``TUNING_SEED`` on and are reported on a disjoint
 range (the default ``seed=0``). Timings are per compare, 1 thread (ONNX Runtime and OpenCV).
 
