@@ -458,3 +458,23 @@ def test_a_misreading_the_softened_original_repeats_is_the_copy_s_softness() -> 
     v = compare_documents([page], [_photocopy(tampered, 18)], edit, regions=regions)
     assert ("line5", "text_changed") in {(d.region, d.reason) for d in v.differences}
     assert next(c for c in v.pages[0].lines if c.region == "line5").explained is False
+
+
+def test_a_line_a_few_pixels_off_the_page_alignment_is_not_a_difference() -> None:
+    # a phone photo's homography can be 2-3 px off at one edge; each line is re-registered
+    page, boxes = _page(19)
+    regions = _line_regions(boxes)
+    copy = page.copy()
+    x, y, w, h = boxes[12]
+    copy[y : y + h, x + 3 : x + w + 3] = page[y : y + h, x : x + w]  # the line moved 3 px right
+    copy[y : y + h, x : x + 3] = 255
+    v = compare_documents([page], [_photocopy(copy, 19)], regions=regions)
+    assert v.verdict == "MATCH", [(d.region, d.reason, d.score) for d in v.differences]
+    assert next(c for c in v.pages[0].lines if c.region == "line12").ink_chars < 0.2
+    # a real edit on the moved line is still found
+    tampered, _ = _page(19, changed=(12, 2, "XOA"))
+    copy = tampered.copy()
+    copy[y : y + h, x + 3 : x + w + 3] = tampered[y : y + h, x : x + w]
+    copy[y : y + h, x : x + 3] = 255
+    v = compare_documents([page], [_photocopy(copy, 19)], regions=regions)
+    assert "line12" in {d.region for d in v.differences}
