@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -50,7 +51,15 @@ _DECODE_ERRORS = (
     IndexError,
     struct.error,
     Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
 )
+
+
+def _open(data: bytes, formats: list[str]) -> Image.Image:
+    """Pillow's lazy open, with its size warning (raised from the header alone) an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(io.BytesIO(data), formats=formats)
 
 DEFAULT_HEADER: dict[int, bytes] = {
     0x80: b"\x01\x01",  # patron header version 1.1
@@ -101,7 +110,7 @@ class FaceImage:
     def from_image_bytes(cls, image: bytes, **fields: object) -> FaceImage:
         """A face record for a JPEG or JPEG2000 image; type and size are read from the image."""
         try:
-            with Image.open(io.BytesIO(image), formats=list(_PIL_FORMAT.values())) as im:
+            with _open(image, list(_PIL_FORMAT.values())) as im:
                 width, height, fmt = im.width, im.height, im.format or ""
         except _DECODE_ERRORS as e:
             raise UnsupportedData(f"not a JPEG or JPEG2000 image: {e}") from None
@@ -119,7 +128,7 @@ class FaceImage:
         if fmt is None:
             raise UnsupportedData(f"image data type {self.image_data_type} is not JPEG/JPEG2000")
         try:
-            im = Image.open(io.BytesIO(self.image), formats=[fmt])
+            im = _open(self.image, [fmt])
             if im.width * im.height > max_pixels:
                 raise MalformedData(_FILE, 0, f"portrait of {im.width}×{im.height} is too large")
             im.load()
