@@ -309,11 +309,15 @@ def _is_blank(grey: np.ndarray, s: CompareSettings) -> bool:
     return float(grey.std()) < s.blank_std or float(_ink(grey).mean()) < 5e-4
 
 
+def _background(grey: np.ndarray) -> np.ndarray:
+    """The paper's local brightness (uint8): ink closed over, then a wide median."""
+    k = max(15, (min(grey.shape) // 20) | 1)
+    return cv2.medianBlur(cv2.dilate(grey, np.ones((7, 7), np.uint8)), k)
+
+
 def normalise_photometric(grey: np.ndarray) -> np.ndarray:
     """Background divided out (paper → 255), denoised: a photocopy and a scan look alike."""
-    k = max(15, (min(grey.shape) // 20) | 1)
-    background = cv2.medianBlur(cv2.dilate(grey, np.ones((7, 7), np.uint8)), k)
-    flat = cv2.divide(grey, np.maximum(background, 1), scale=255)
+    flat = cv2.divide(grey, np.maximum(_background(grey), 1), scale=255)
     return cv2.medianBlur(flat, 3)
 
 
@@ -682,12 +686,10 @@ def _alnum(value: str) -> str:
 
 def _flatten_bgr(image: np.ndarray) -> np.ndarray:
     """Each channel divided by its local background: glare and uneven light flattened for OCR."""
-    k = max(15, (min(image.shape[:2]) // 20) | 1)
     out = np.empty_like(image)
     for c in range(3):
-        ch = image[:, :, c]
-        background = cv2.medianBlur(cv2.dilate(ch, np.ones((7, 7), np.uint8)), k)
-        out[:, :, c] = cv2.divide(ch, np.maximum(background, 1), scale=245)
+        ch = np.ascontiguousarray(image[:, :, c])
+        out[:, :, c] = cv2.divide(ch, np.maximum(_background(ch), 1), scale=245)
     return out
 
 
@@ -700,9 +702,9 @@ class _Ink:
     clear_loss: float  # share of the original's ink clear of glare that the copy lacks
 
 
-def _line_evidence(line: _Line, diff: _InkDiff, f: float, glare_map: np.ndarray) -> _Ink:
-    """The changed ink, glare and ink lost clear of glare inside one line."""
-    x, y, w, h = (round(v * f) for v in line.box)
+def _line_evidence(box: Box, diff: _InkDiff, glare_map: np.ndarray) -> _Ink:
+    """The changed ink, glare and ink lost clear of glare inside one line (working pixels)."""
+    x, y, w, h = box
     hh, ww = diff.removed.shape
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, ww), min(y + h, hh)
     if x1 <= x0 or y1 <= y0:
@@ -728,17 +730,12 @@ def _line_sharpness(o_grey: np.ndarray, c_grey: np.ndarray, box: Box) -> float:
     return _sharpness(c_grey[ys, xs]) / o if o > 0 else 1.0
 
 
-def _background(grey: np.ndarray) -> np.ndarray:
-    k = max(15, (min(grey.shape) // 20) | 1)
-    return cv2.medianBlur(cv2.dilate(grey, np.ones((7, 7), np.uint8)), k).astype(np.float32)
-
-
 def glare_mask(
     o_grey: np.ndarray, c_grey: np.ndarray, valid: np.ndarray, s: CompareSettings
 ) -> np.ndarray:
     """Where the aligned copy's paper is much brighter than the original's, beyond the smooth
     (planar) lighting difference of the whole page, and near white: a light reflection."""
-    bg_c, bg_o = _background(c_grey), _background(o_grey)
+    bg_c, bg_o = (_background(g).astype(np.float32) for g in (c_grey, o_grey))
     ratio = bg_c / np.maximum(bg_o, 1.0)
     ys, xs = np.nonzero(valid)
     if ys.size < 100:
@@ -1074,7 +1071,8 @@ def compare_page(
     valid &= np.asarray(
         cv2.erode((covered > 0).astype(np.uint8), np.ones((9, 9), np.uint8)), np.uint8
     )
-    diff = _ink_differences(o_work, aligned, valid, s, [_scale_box(ln.box, f) for ln in lines])
+    boxes = [_scale_box(ln.box, f) for ln in lines]  # the text lines in working pixels
+    diff = _ink_differences(o_work, aligned, valid, s, boxes)
     exclude = np.zeros((wh, ww), np.uint8)  # text lines and graphics: judged on their own
     for name, box in regions.items():
         if _is_graphic(name):
@@ -1092,11 +1090,10 @@ def compare_page(
     glare_lines: list[str] = []
     blurred_lines: list[str] = []  # differing readings too soft or too slight to confirm
     certain: set[str] = set()  # lines a crowd of noisy lines must not hide (changed digits)
-    inks = [_line_evidence(ln, diff, f, glare) for ln in lines]
+    inks = [_line_evidence(box, diff, glare) for box in boxes]
     haze = float(np.median([ink.chars for ink in inks])) if inks else 0.0
     scores: dict[str, float] = {"lines.haze": haze}
-    for i, (ln, ink) in enumerate(zip(lines, inks, strict=True)):
-        x, y, w, h = _scale_box(ln.box, f)
+    for i, (ln, (x, y, w, h), ink) in enumerate(zip(lines, boxes, inks, strict=True)):
         exclude[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = 1
         sharp = _line_sharpness(diff.o_dark, diff.c_dark, (x, y, w, h))
         o_read = o_reads[i] if o_reads else None
