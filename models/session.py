@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,11 @@ _GPU = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider"})
 PROVIDER_OPTIONS: dict[str, dict[str, str]] = {
     "CUDAExecutionProvider": {"cudnn_conv_algo_search": "HEURISTIC"},
 }
-_preloaded: list[bool] = []
+
+
+@functools.cache
+def _preload_dlls() -> None:
+    ort.preload_dlls()
 
 
 def preload_gpu_libraries(providers: list[str]) -> bool:
@@ -74,10 +79,9 @@ def preload_gpu_libraries(providers: list[str]) -> bool:
     loader's path); ``onnxruntime.preload_dlls`` loads them, and is a no-op where the system
     libraries are already found.
     """
-    if _preloaded or not _GPU.intersection(providers) or not hasattr(ort, "preload_dlls"):
-        return bool(_preloaded)
-    ort.preload_dlls()
-    _preloaded.append(True)
+    if not _GPU.intersection(providers) or not hasattr(ort, "preload_dlls"):
+        return False
+    _preload_dlls()
     return True
 
 

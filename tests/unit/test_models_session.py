@@ -60,8 +60,9 @@ def test_gpu_libraries_preloaded_only_for_a_gpu_provider(monkeypatch: pytest.Mon
 
     calls: list[int] = []
     monkeypatch.setattr(session.ort, "preload_dlls", lambda: calls.append(1), raising=False)
-    monkeypatch.setattr(session, "_preloaded", [])
+    session._preload_dlls.cache_clear()
     assert session.preload_gpu_libraries([CPU]) is False and calls == []
     assert session.preload_gpu_libraries(["CUDAExecutionProvider", CPU]) is True
     assert session.preload_gpu_libraries(["CUDAExecutionProvider", CPU]) is True
     assert calls == [1]  # once per process
+    session._preload_dlls.cache_clear()  # the real libraries still load in this process
