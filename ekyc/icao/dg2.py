@@ -61,6 +61,7 @@ def _open(data: bytes, formats: list[str]) -> Image.Image:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         return Image.open(io.BytesIO(data), formats=formats)
 
+
 DEFAULT_HEADER: dict[int, bytes] = {
     0x80: b"\x01\x01",  # patron header version 1.1
     0x81: b"\x02",  # biometric type: facial features
