@@ -82,7 +82,6 @@ class ServerProcess:
         self.workers = workers
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log_offset = 0
 
     @property
     def base_url(self) -> str:
@@ -160,8 +159,21 @@ class ServerProcess:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return text[-chars:]
 
-    def request_durations(self) -> dict[str, float]:
-        """Server-side ms per request id, from the JSON access-log lines written so far."""
+    def request_durations(self, expect: set[str], wait_s: float = 10.0) -> dict[str, float]:
+        """Server-side ms per request id, from the server's JSON access log.
+
+        The server writes a request's line after the response has gone out, so a client can
+        be done before the line of its last request is there: wait (up to ``wait_s``) until
+        every expected id has its line.
+        """
+        deadline = time.monotonic() + wait_s
+        while True:
+            out = self._read_durations()
+            if expect <= out.keys() or time.monotonic() >= deadline:
+                return out
+            time.sleep(0.05)
+
+    def _read_durations(self) -> dict[str, float]:
         out: dict[str, float] = {}
         with self.log_path.open("rb") as f:
             for raw in f:
@@ -498,7 +510,9 @@ def measure_level(
         time_limit_s,
         lambda c: full_session(c, work),
     )
-    durations = server.request_durations()
+    durations = server.request_durations(
+        ({c.request_id for c in o_calls} | {r for s in done for r in s["request_ids"]}) - {""}
+    )
     session_server = [
         sum(durations[r] for r in s["request_ids"])
         for s in done
