@@ -180,7 +180,7 @@ def test_background_sweep_expires_sessions(make_api: AppFactory, tmp_path: Path)
     ).json()["id"]
     api.clock.now += dt.timedelta(minutes=31)
     state = "created"
-    for _ in range(100):  # nobody calls the session: the lifespan's sweeper must expire it
+    for _ in range(400):  # nobody calls the session: the lifespan's sweeper must expire it
         with api.runtime.db.session(readonly=True) as s:
             row = s.get(SessionRow, sid, populate_existing=True)
             assert row is not None
