@@ -562,10 +562,71 @@ def bench_chip(reads: int, json_out: Path | None) -> None:
     _write_report(report, json_out)
 
 
+@bench.command("card-ocr")
+@click.option("--cards", default=200, show_default=True, help="cards per condition")
+@click.option("--seed", default=1000, show_default=True)
+@click.option(
+    "--engines", default="default,tesseract", show_default=True, help="side by side, same images"
+)
+@click.option("--json-out", type=click.Path(path_type=Path), help="write the report here")
+def bench_card_ocr(cards: int, seed: int, engines: str, json_out: Path | None) -> None:
+    """Card OCR: field, MRZ and QR accuracy and stage timings, clean and degraded, 1 thread."""
+    from benchmarks.card_ocr import print_report, run
+
+    report = run(n=cards, seed=seed, engines=tuple(engines.split(",")))
+    print_report(report)
+    _write_report(report, json_out)
+
+
+@bench.command("page-ocr")
+@click.option("--pages", default=40, show_default=True, help="pages per condition")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json-out", type=click.Path(path_type=Path), help="write the report here")
+def bench_page_ocr(pages: int, seed: int, json_out: Path | None) -> None:
+    """A4 page OCR: detect and recognise timings and words read, per copy condition."""
+    from benchmarks.page_ocr import print_report, run
+
+    report = run(n=pages, seed=seed)
+    print_report(report)
+    _write_report(report, json_out)
+
+
+@bench.command("compare")
+@click.option("--pairs", default=200, show_default=True, help="pairs per tamper type and honest")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="processes (1 thread each)")
+@click.option(
+    "--real-portraits", is_flag=True, help="real photos as portraits, judged by the face models"
+)
+@click.option("--json-out", type=click.Path(path_type=Path), help="write the report here")
+def bench_compare(
+    pairs: int, seed: int, workers: int, real_portraits: bool, json_out: Path | None
+) -> None:
+    """Copy vs original: detection rate per tamper type, false alarms, time per compare."""
+    from benchmarks.copy_compare import print_report, run
+
+    report = run(n=pairs, seed=seed, workers=workers, real_portraits=real_portraits)
+    print_report(report)
+    _write_report(report, json_out)
+
+
+@bench.command(
+    "service",
+    context_settings={"ignore_unknown_options": True, "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench_service(args: tuple[str, ...]) -> None:
+    """The HTTP service under load, SQLite and PostgreSQL (options: --help)."""
+    from benchmarks.service_load import main as service_main
+
+    service_main(list(args))
+
+
 def _write_report(report: dict[str, Any], path: Path | None) -> None:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2))
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
 
 
 # --- documents: card OCR and copy-vs-original -------------------------------------------------

@@ -47,3 +47,13 @@ def test_tiny_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sl.print_report(report)
     out = capsys.readouterr().out
     assert "full session" in out and "floor" in out
+
+
+def test_cli_passes_options_through() -> None:
+    from click.testing import CliRunner
+
+    from ekyc.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "service", "--help"])
+    assert result.exit_code == 0 and "--postgres-url" in result.output
+    assert CliRunner().invoke(main, ["bench", "service", "--levels"]).exit_code == 2
