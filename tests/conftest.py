@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests on a fixed seed, so a landing is never refused over a newly drawn
+# example; a developer's `make test` draws fresh examples each run and so keeps exploring.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -16,7 +24,6 @@ READER = "Virtual PCD 00 00"
 @pytest.fixture(scope="session", autouse=True)
 def _service_state_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Settings() built by a test keep the database and keys out of the checkout's var/."""
-    import os
 
     var = tmp_path_factory.mktemp("var")
     defaults = {
