@@ -6,9 +6,11 @@ birth certificate or diploma page), the copy is the (tampered) document degraded
 photocopy, a flatbed scan or a phone photo (the document at about its rendered
 resolution: a card in 1280×960, an A4 page in about 2220×1660; coarser captures are
 refused as ``low_resolution``), cycled with the document type so every condition sees
-every type. Pair ``i`` uses seed ``seed + i``; the thresholds in
-``CompareSettings`` were tuned on seeds from ``TUNING_SEED`` on and are reported on a disjoint
-range (the default ``seed=0``). Timings are per compare, 1 thread (ONNX Runtime and OpenCV).
+every type. ``--conditions shaken_photo`` (or a list) runs phone photos taken with a
+shaking hand (a 3–8 px smear in one direction) instead or as well. Pair ``i`` uses seed
+``seed + i``; the thresholds in ``CompareSettings`` were tuned on seeds from
+``TUNING_SEED`` on and are reported on a disjoint range (the default ``seed=0``). Timings
+are per compare, 1 thread (ONNX Runtime and OpenCV).
 
 With ``--real-portraits`` the card portraits are real photos (``/work/shared/data/faces``, a
 development set of a few identities, face-centred crops; benchmark only) and the portrait is
@@ -16,7 +18,8 @@ judged by the face capability (``FaceEngine.from_registry()``): a swap puts anot
 identity's photo on the copy. Without it the portraits are the synthetic cartoon faces and
 the portrait is judged by structure and levels alone.
 
-Run: ``.venv/bin/python -m benchmarks.copy_compare --n 200 --seed 0 --workers 2``.
+Run: ``ekyc bench compare --pairs 200 --seed 0 --workers 2`` (or
+``python -m benchmarks.copy_compare --n 200 --seed 0 --workers 2``).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from ekyc.synth.tamper import TamperNotApplicable, tamper
 
 TUNING_SEED = 10_000
 KINDS = ("char", "date", "portrait", "line_removed", "honest")
-CONDITIONS = ("photocopy", "scan", "phone_photo")
+CONDITIONS = ("photocopy", "scan", "phone_photo")  # the default run, and the floors' mix
 #: (family, model or page kind, side)
 DOCS: tuple[tuple[str, str, str], ...] = (
     ("card", "cccd2021", "front"),
@@ -64,6 +67,7 @@ _DEGRADE: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
     "photocopy": degrade.photocopy,
     "scan": degrade.scan,
     "phone_photo": degrade.phone_photo,
+    "shaken_photo": degrade.shaken_photo,
 }
 
 FACES_DIR = Path("/work/shared/data/faces")
@@ -137,11 +141,13 @@ def _render(doc: tuple[str, str, str], seed: int, portrait: np.ndarray | None = 
     return render_card(sample_citizen(seed), side, model, seed, portrait=portrait)  # type: ignore[arg-type]
 
 
-def _pair(kind: str, i: int, seed: int, real: bool = False) -> dict[str, Any]:
+def _pair(
+    kind: str, i: int, seed: int, real: bool = False, conditions: tuple[str, ...] = CONDITIONS
+) -> dict[str, Any]:
     """Build and compare pair ``i`` of ``kind``; the sample records verdict, evidence, times."""
     s = seed + i
-    condition = CONDITIONS[i % len(CONDITIONS)]
-    start = (i // len(CONDITIONS)) % len(DOCS)
+    condition = conditions[i % len(conditions)]
+    start = (i // len(conditions)) % len(DOCS)
     photo, other = _portrait_pair(s) if real else (None, None)
     for k in range(len(DOCS)):  # the first document type (in the cycle) the tamper applies to
         doc = DOCS[(start + k) % len(DOCS)]
@@ -231,17 +237,24 @@ def _sample(
     }
 
 
-def _worker(args: tuple[str, int, int, bool]) -> dict[str, Any]:
+def _worker(args: tuple[str, int, int, bool, tuple[str, ...]]) -> dict[str, Any]:
     cv2.setNumThreads(1)
     return _pair(*args)
 
 
 def run(
-    n: int = 200, seed: int = 0, workers: int = 1, real_portraits: bool = False
+    n: int = 200,
+    seed: int = 0,
+    workers: int = 1,
+    real_portraits: bool = False,
+    conditions: tuple[str, ...] = CONDITIONS,
 ) -> dict[str, Any]:
     """Run ``n`` pairs per tamper kind plus ``n`` honest pairs; return the report."""
+    unknown = set(conditions) - set(_DEGRADE)
+    if unknown:
+        raise ValueError(f"unknown conditions {sorted(unknown)}; known: {sorted(_DEGRADE)}")
     cv2.setNumThreads(1)
-    jobs = [(kind, i, seed, real_portraits) for kind in KINDS for i in range(n)]
+    jobs = [(kind, i, seed, real_portraits, conditions) for kind in KINDS for i in range(n)]
     if workers > 1:
         with mp.get_context("spawn").Pool(workers) as pool:
             samples = pool.map(_worker, jobs, chunksize=4)
@@ -252,9 +265,10 @@ def run(
         "machine": describe(),
         "n": n,
         "seed": seed,
+        "conditions": list(conditions),
         "portraits": "real photos, face comparer" if real_portraits else "synthetic, no face",
         "settings": CompareSettings().__dict__,
-        "table": _table(samples),
+        "table": _table(samples, conditions),
         "timings_ms": _timings(samples),
         "floors": _floors(samples),
         "samples": samples,
@@ -266,13 +280,13 @@ def _rate(samples: list[dict[str, Any]], verdict: str) -> dict[str, Any]:
     return {"n": len(samples), "hits": hits, "rate": hits / len(samples) if samples else 0.0}
 
 
-def _table(samples: list[dict[str, Any]]) -> dict[str, Any]:
+def _table(samples: list[dict[str, Any]], conditions: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in KINDS:
         mine = [s for s in samples if s["kind"] == kind]
         verdict = "MATCH" if kind == "honest" else "MISMATCH"
         row: dict[str, Any] = {"all": _rate(mine, verdict)}
-        for key in CONDITIONS + ("card", "a4"):
+        for key in conditions + ("card", "a4"):
             part = [s for s in mine if key in (s["condition"], s["family"])]
             if part:
                 row[key] = _rate(part, verdict)
@@ -320,7 +334,7 @@ def print_report(report: dict[str, Any]) -> None:
         f"{report['seed'] + report['n'] - 1}, on {m['cpu']} ({m['cores']} cores), 1 thread;"
         f" portraits: {report['portraits']}"
     )
-    cols = ("all",) + CONDITIONS + ("card", "a4")
+    cols = ("all", *report["conditions"], "card", "a4")
     print(f"{'kind':14}" + "".join(f"{c:>16}" for c in cols) + f"{'unreadable':>12}")
     for kind, row in report["table"].items():
         label = "honest MATCH" if kind == "honest" else f"{kind} MISMATCH"
@@ -358,8 +372,12 @@ def main() -> None:
         action="store_true",
         help="real photos as card portraits, judged by the face capability",
     )
+    parser.add_argument(
+        "--conditions", default=",".join(CONDITIONS), help=f"of {', '.join(_DEGRADE)}"
+    )
     args = parser.parse_args()
-    report = run(args.n, args.seed, args.workers, args.real_portraits)
+    conditions = tuple(args.conditions.split(","))
+    report = run(args.n, args.seed, args.workers, args.real_portraits, conditions)
     print_report(report)
     if args.json:
         with open(args.json, "w") as fh:

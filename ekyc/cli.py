@@ -598,14 +598,28 @@ def bench_page_ocr(pages: int, seed: int, json_out: Path | None) -> None:
 @click.option(
     "--real-portraits", is_flag=True, help="real photos as portraits, judged by the face models"
 )
+@click.option(
+    "--conditions",
+    default="photocopy,scan,phone_photo",
+    show_default=True,
+    help="copy conditions, cycled; also shaken_photo (a phone photo with camera shake)",
+)
 @click.option("--json-out", type=click.Path(path_type=Path), help="write the report here")
 def bench_compare(
-    pairs: int, seed: int, workers: int, real_portraits: bool, json_out: Path | None
+    pairs: int,
+    seed: int,
+    workers: int,
+    real_portraits: bool,
+    conditions: str,
+    json_out: Path | None,
 ) -> None:
     """Copy vs original: detection rate per tamper type, false alarms, time per compare."""
     from benchmarks.copy_compare import print_report, run
 
-    report = run(n=pairs, seed=seed, workers=workers, real_portraits=real_portraits)
+    try:
+        report = run(pairs, seed, workers, real_portraits, tuple(conditions.split(",")))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--conditions") from e
     print_report(report)
     _write_report(report, json_out)
 

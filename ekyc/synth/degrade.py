@@ -1,4 +1,5 @@
-"""Degradations of a rendered card or page: photocopy, flatbed scan and phone photo.
+"""Degradations of a rendered card or page: photocopy, flatbed scan and phone photo
+(optionally taken with a shaking hand).
 
 Each takes a BGR uint8 image and a seed and returns a new BGR uint8 image; the same
 input and seed give the same bytes. ``phone_photo_with_quad`` also returns where the
@@ -63,14 +64,38 @@ def scan(img: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def phone_photo(
-    img: np.ndarray, seed: int = 0, *, glare: bool | None = None, frame_scale: float = 1.0
+    img: np.ndarray,
+    seed: int = 0,
+    *,
+    glare: bool | None = None,
+    frame_scale: float = 1.0,
+    shake_px: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """A hand-held photo: the document in perspective on a textured table, blur, noise, JPEG."""
-    return phone_photo_with_quad(img, seed, glare=glare, frame_scale=frame_scale)[0]
+    """A hand-held photo: the document in perspective on a textured table, blur, noise, JPEG.
+
+    ``shake_px`` (shortest, longest): a shaking hand smears the photo along one direction by
+    a length drawn from that range (motion blur; off by default)."""
+    return phone_photo_with_quad(
+        img, seed, glare=glare, frame_scale=frame_scale, shake_px=shake_px
+    )[0]
+
+
+#: the smear of ``shaken_photo`` in frame pixels: a hand-held 1/30 s exposure
+SHAKE_PX = (3.0, 8.0)
+
+
+def shaken_photo(img: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A phone photo taken with a shaking hand: smeared 3–8 px in one direction."""
+    return phone_photo(img, seed, shake_px=SHAKE_PX)
 
 
 def phone_photo_with_quad(
-    img: np.ndarray, seed: int = 0, *, glare: bool | None = None, frame_scale: float = 1.0
+    img: np.ndarray,
+    seed: int = 0,
+    *,
+    glare: bool | None = None,
+    frame_scale: float = 1.0,
+    shake_px: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``phone_photo`` plus the document's corners in the photo (4×2 float32: TL, TR, BR, BL)."""
     rng = np.random.default_rng(seed)
@@ -113,11 +138,29 @@ def phone_photo_with_quad(
         sigma = rng.uniform(0.05, 0.10) * min(cw, ch)
         blob = np.exp(-((xx - px) ** 2 + (yy - py) ** 2) / (2 * sigma**2))
         out += (rng.uniform(90, 160) * blob)[:, :, None]
-    out = cv2.GaussianBlur(
-        np.clip(out, 0, 255).astype(np.uint8), (0, 0), rng.uniform(0.5, 1.4)
-    ).astype(np.float32)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if shake_px is not None:  # its own generator: the unshaken photo stays byte-identical
+        out = motion_blur(out, np.random.default_rng([seed, 1]), shake_px)
+    out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.4)).astype(np.float32)
     out += rng.normal(0, rng.uniform(2, 6), size=out.shape).astype(np.float32)
     return _jpeg(np.clip(out, 0, 255).astype(np.uint8), int(rng.integers(60, 91))), quad
+
+
+def motion_blur(
+    img: np.ndarray, rng: np.random.Generator, length_px: tuple[float, float]
+) -> np.ndarray:
+    """``img`` smeared along a random direction by a length drawn from ``length_px``."""
+    length = rng.uniform(*length_px)
+    angle = rng.uniform(0.0, np.pi)
+    size = int(np.ceil(length)) | 1
+    kernel = np.zeros((size, size), np.float32)
+    c, half = size // 2, (length - 1) / 2
+    dx, dy = half * np.cos(angle), half * np.sin(angle)
+    shift = 4  # cv2.line's sub-pixel precision: coordinates in 1/16 px
+    ends = [(round((c + sx * dx) * 16), round((c + sx * dy) * 16)) for sx in (-1, 1)]
+    cv2.line(kernel, ends[0], ends[1], 1.0, 1, cv2.LINE_AA, shift)
+    kernel /= kernel.sum()
+    return np.asarray(cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE), img.dtype)
 
 
 def _fit(quad: np.ndarray, fw: int, fh: int, margin: int) -> np.ndarray:

@@ -478,3 +478,41 @@ def test_a_line_a_few_pixels_off_the_page_alignment_is_not_a_difference() -> Non
     copy[y : y + h, x : x + 3] = 255
     v = compare_documents([page], [_photocopy(copy, 19)], regions=regions)
     assert "line12" in {d.region for d in v.differences}
+
+
+def test_the_copy_s_blur_kernel_is_recovered_whatever_its_shape() -> None:
+    # a shaking hand smears along one direction; the fitted kernel must follow that direction
+    # (an isotropic Gaussian cannot reproduce how the OCR misreads such a copy: 05 read 06)
+    from ekyc.document.compare import copy_psf
+
+    page, boxes = _page(21)
+    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    x, y, w, h = boxes[3]
+    quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float32)
+    for angle in (0.0, 45.0, 100.0):
+        truth = np.zeros((15, 15), np.float32)
+        dx, dy = 4 * np.cos(np.deg2rad(angle)), 4 * np.sin(np.deg2rad(angle))
+        cv2.line(truth, (round(7 - dx), round(7 - dy)), (round(7 + dx), round(7 + dy)), 1.0)
+        truth /= truth.sum()
+        rng = np.random.default_rng(int(angle))
+        copy = cv2.filter2D(grey, -1, truth).astype(np.float32) * 0.7 + 60  # greyer, flatter
+        copy = np.clip(copy + rng.normal(0, 4, copy.shape), 0, 255).astype(np.uint8)
+        kernel = copy_psf(grey, copy, quad)
+        assert kernel is not None and abs(float(kernel.sum()) - 1.0) < 1e-4
+        assert np.corrcoef(kernel.ravel(), truth.ravel())[0, 1] > 0.6, angle
+    blank = np.full_like(grey, 255)
+    assert copy_psf(blank, blank, quad) is None  # nothing printed to fit on
+
+
+def test_softness_explains_only_misreadings_the_softened_original_repeats() -> None:
+    from ekyc.document.compare import softness_explains as explains
+
+    assert explains("05/08/2021", "06/08/2021", "06/08/2021")
+    assert not explains("05/08/2021", "06/08/2021", "05/08/2021")  # still legible: an edit
+    # word by word: every word whose letters differ is misread the same way when softened;
+    # diacritics-only differences ride along (TẠO read TAO)
+    assert explains("GIÁM ĐỐC SỞ TẠO MINH", "GiẦN ĐỐC SỐ TAO NINH", "GIẤN ĐỐC SỐ TẠO NINH")
+    assert not explains("ngày 11 năm 2017", "ngày 11 năn 2017", "ngày 11 năm 2017")
+    assert not explains("Hồ Chí Minh", "Hồ Chí Ninh", "Hồ Chí Ninh Ninh")  # words not aligned
+    # marks alone are not explained away by this rule (they have their own ink bar)
+    assert not explains("Hồ", "Hổ", "Hồ")

@@ -292,3 +292,23 @@ def test_phone_photo_frames_a_page_at_the_resolution_of_a_card() -> None:
     assert 0.8 < side / PAGE_H < 1.2
     coarse, q = phone_photo_with_quad(page, 5, frame_scale=0.55)
     assert coarse.shape[0] < 1300 and np.linalg.norm(q[3] - q[0]) / PAGE_H < 0.7
+
+
+def test_shaken_photo_smears_the_same_capture() -> None:
+    from ekyc.synth.degrade import shaken_photo
+
+    page = render_a4(6, "diploma").image_bgr
+    steady, shaken = phone_photo(page, 6), shaken_photo(page, 6)
+    assert np.array_equal(shaken, shaken_photo(page, 6))  # deterministic
+    assert steady.shape == shaken.shape
+
+    def sharpness(img: np.ndarray) -> float:
+        return float(cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.CV_32F).var())
+
+    assert sharpness(shaken) < 0.7 * sharpness(steady)
+    # the same framing: the smear moves ink by a few pixels, not the page
+    a, b = (
+        cv2.resize(cv2.cvtColor(i, cv2.COLOR_BGR2GRAY), None, fx=0.25, fy=0.25)
+        for i in (steady, shaken)
+    )
+    assert np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1] > 0.9
