@@ -13,7 +13,9 @@ the copy (bright, washed-out ink) only what glare cannot fake counts: a confiden
 letters read alike at every framing, or the original's ink missing where the line is clear of
 the glare; anything else there makes the page UNREADABLE (why ``glare``). A copy captured too
 coarsely to read (its text lines under ``min_line_px`` of its own pixels) is UNREADABLE (why
-``low_resolution``) before any line is judged. A forger changes a few lines: when most lines
+``low_resolution``) before any line is judged, and so is one smeared by a shaking hand (why
+``motion_blur``: the blur kernel fitted on each text line smears further than
+``max_smear_px`` along one direction). A forger changes a few lines: when most lines
 differ a little (a soft phone photo of an A4 page), only a line far out of that crowd is
 reported and the page is otherwise UNREADABLE (why ``too_many_differences``).
 
@@ -119,6 +121,13 @@ class CompareSettings:
     # garbles most lines and ink differs everywhere, so no verdict on it can be trusted.
     # Cards, scans and phone photos of pages at ≥ 3 MP give lines of 35–45 px.
     min_line_px: float = 28.0
+    # A copy smeared by a shaking hand further than this (original pixels; the median over
+    # its text lines of each line's fitted blur kernel) is UNREADABLE ("motion_blur"): the
+    # OCR then misreads letters stably and confidently and the smear turns strokes into
+    # changed ink. On the tuning seeds honest photocopies, scans and phone photos measured
+    # at most 2.2 px, shaken photos about their true smear (3.0 → 3.2, 8.0 → 7.5), and
+    # honest shaken photos were flagged MISMATCH at 4.5–6 px (3 of 33) and 6–8 px (17 of 39).
+    max_smear_px: float = 4.5
     # honest copies scored down to 0.949 (a photocopy) on 50-odd tuning cards; swapped cartoon
     # portraits on photocopies score up to 0.995, so structure alone cannot catch all of those
     portrait_min_ncc: float = 0.94
@@ -614,16 +623,12 @@ _PSF_RADIUS = 7
 _PSF_SAMPLES = 6000  # pixels of a line that the kernel is fitted on (plenty for 225 weights)
 
 
-def copy_psf(o_grey: np.ndarray, c_grey: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
-    """The blur kernel that turns the original line into the aligned copy line, or None.
-
-    Least squares on the line's pixels (copy = original ⊛ kernel + tone offset), ridge-
-    regularised, negatives clipped, normalised to sum 1: any blur, not only a Gaussian one —
-    a shaking hand smears a phone photo along one direction, and the OCR then misreads the
-    copy in ways no isotropic blur of the original reproduces (05 read 06). The copy's own
-    contrast goes into the kernel's sum, which the normalisation removes."""
+def _psf_rows(
+    o_grey: np.ndarray, c_grey: np.ndarray, box: Box, n: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Up to ``n`` least-squares rows (original neighbourhood, tone offset → copy pixel)."""
     r = _PSF_RADIUS
-    x, y, w, h = _quad_box(_grown(quad, 1.3))
+    x, y, w, h = box
     hh, ww = o_grey.shape[:2]
     x0, y0, x1, y1 = max(x, r), max(y, r), min(x + w, ww - r), min(y + h, hh - r)
     if x1 - x0 < 16 or y1 - y0 < 8:
@@ -633,18 +638,72 @@ def copy_psf(o_grey: np.ndarray, c_grey: np.ndarray, quad: np.ndarray) -> np.nda
     if float(a.std()) < 1.0 or float(b.std()) < 1.0:
         return None
     windows = np.lib.stride_tricks.sliding_window_view(a, (2 * r + 1, 2 * r + 1))
-    n = min(b.size, _PSF_SAMPLES)
+    n = min(b.size, n)
     picked = np.random.default_rng(0).choice(b.size, n, replace=False)  # the same every run
     iy, ix = np.unravel_index(picked, b.shape)
     design = np.hstack([windows[iy, ix].reshape(n, -1), np.ones((n, 1), np.float32)])
-    design = design.astype(np.float64)
+    return design.astype(np.float64), b[iy, ix].astype(np.float64)
+
+
+def _solve_psf(rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
+    """The ridge-regularised kernel, negatives clipped, normalised to sum 1 (or None)."""
+    if not rows:
+        return None
+    design = np.vstack([d for d, _ in rows])
+    target = np.concatenate([t for _, t in rows])
     gram = design.T @ design
     ridge = np.eye(len(gram)) * (1e-2 * np.trace(gram) / len(gram))
     ridge[-1, -1] = 0.0  # the tone offset is not regularised
-    weights = np.linalg.solve(gram + ridge, design.T @ b[iy, ix].astype(np.float64))
-    kernel = np.clip(weights[:-1].reshape(2 * r + 1, 2 * r + 1), 0.0, None)
+    weights = np.linalg.solve(gram + ridge, design.T @ target)
+    size = 2 * _PSF_RADIUS + 1
+    kernel = np.clip(weights[:-1].reshape(size, size), 0.0, None)
     total = float(kernel.sum())
     return (kernel / total).astype(np.float32) if total > 1e-6 else None
+
+
+def copy_psf(o_grey: np.ndarray, c_grey: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
+    """The blur kernel that turns the original line into the aligned copy line, or None.
+
+    Least squares on the line's pixels (copy = original ⊛ kernel + tone offset), ridge-
+    regularised, negatives clipped, normalised to sum 1: any blur, not only a Gaussian one —
+    a shaking hand smears a phone photo along one direction, and the OCR then misreads the
+    copy in ways no isotropic blur of the original reproduces (05 read 06). The copy's own
+    contrast goes into the kernel's sum, which the normalisation removes."""
+    rows = _psf_rows(o_grey, c_grey, _quad_box(_grown(quad, 1.3)), _PSF_SAMPLES)
+    return _solve_psf([rows] if rows is not None else [])
+
+
+def page_smear_px(o_grey: np.ndarray, c_grey: np.ndarray, boxes: list[Box]) -> float:
+    """The median camera-shake smear (``smear_px``) of the page's text lines, each line's
+    kernel fitted on its own: one kernel for the page would also take in how each line sits
+    a pixel or two off the page's homography, which reads as a smear across the page."""
+    smears = []
+    for box in boxes:
+        rows = _psf_rows(o_grey, c_grey, box, _PSF_SAMPLES // 2)
+        kernel = _solve_psf([rows]) if rows is not None else None
+        if kernel is not None:
+            smears.append(smear_px(kernel))
+    return float(np.median(smears)) if smears else 0.0
+
+
+def smear_px(kernel: np.ndarray) -> float:
+    """How far a kernel smears along its main direction beyond its spread across it: the
+    length of the straight camera-shake path that would add that much (a soft focus or a
+    photocopier's blur spreads alike in every direction and gives about 0)."""
+    if float(kernel.max()) <= 0.0:
+        return 0.0
+    size = kernel.shape[0]
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    w = kernel.astype(np.float64)
+    w[w < 0.2 * w.max()] = 0.0  # the fit's noise floor would spread every kernel alike
+    w /= w.sum()
+    mx, my = float((w * xs).sum()), float((w * ys).sum())
+    cxx = float((w * (xs - mx) ** 2).sum())
+    cyy = float((w * (ys - my) ** 2).sum())
+    cxy = float((w * (xs - mx) * (ys - my)).sum())
+    spread = np.linalg.eigvalsh(np.array([[cxx, cxy], [cxy, cyy]]))
+    # a segment of length L has variance L²/12 along itself
+    return float(np.sqrt(12.0 * max(spread[1] - spread[0], 0.0)))
 
 
 def _softened_readings(
@@ -1084,6 +1143,9 @@ def compare_page(
     lines, o_reads = _text_lines(ocr, o_bgr, regions)
     if lines and _copy_line_px(lines, h_full) < s.min_line_px:
         return _unreadable(page, "low_resolution", original.shape, copy)
+    smear = page_smear_px(_grey(o_bgr), _grey(copy_full), [ln.box for ln in lines])
+    if smear > s.max_smear_px:
+        return _unreadable(page, "motion_blur", original.shape, copy)
     c_reads: list[_TextBox] = []
     stable: dict[int, bool] = {}
     explained: dict[int, bool] = {}
@@ -1142,7 +1204,7 @@ def compare_page(
     certain: set[str] = set()  # lines a crowd of noisy lines must not hide (changed digits)
     inks = [_line_evidence(box, diff, glare) for box in boxes]
     haze = float(np.median([ink.chars for ink in inks])) if inks else 0.0
-    scores: dict[str, float] = {"lines.haze": haze}
+    scores: dict[str, float] = {"lines.haze": haze, "blur.smear_px": smear}
     for i, (ln, (x, y, w, h), ink) in enumerate(zip(lines, boxes, inks, strict=True)):
         exclude[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = 1
         sharp = _line_sharpness(diff.o_dark, diff.c_dark, (x, y, w, h))

@@ -516,3 +516,34 @@ def test_softness_explains_only_misreadings_the_softened_original_repeats() -> N
     assert not explains("Hồ Chí Minh", "Hồ Chí Ninh", "Hồ Chí Ninh Ninh")  # words not aligned
     # marks alone are not explained away by this rule (they have their own ink bar)
     assert not explains("Hồ", "Hổ", "Hồ")
+
+
+def test_smear_measures_a_straight_shake_not_a_soft_focus() -> None:
+    from ekyc.document.compare import smear_px
+
+    for length, angle in ((4.0, 0.0), (7.0, 30.0), (10.0, 120.0)):
+        k = np.zeros((15, 15), np.float32)
+        dx, dy = (
+            (length - 1) / 2 * np.cos(np.deg2rad(angle)),
+            (length - 1) / 2 * np.sin(np.deg2rad(angle)),
+        )
+        ends = [(round((7 + sx * dx) * 16), round((7 + sx * dy) * 16)) for sx in (-1, 1)]
+        cv2.line(k, ends[0], ends[1], 1.0, 1, cv2.LINE_AA, 4)
+        assert abs(smear_px(k) - length) < 1.5, (length, smear_px(k))
+    focus = cv2.getGaussianKernel(15, 2.0) @ cv2.getGaussianKernel(15, 2.0).T
+    assert smear_px(focus.astype(np.float32)) < 1.0
+
+
+def test_a_photo_smeared_by_a_shaking_hand_is_unreadable_not_judged() -> None:
+    from ekyc.document.compare import card_regions, compare_page
+    from ekyc.synth import degrade
+    from ekyc.synth.card import render_card
+    from ekyc.synth.chip import sample_citizen
+
+    card = render_card(sample_citizen(31), "front", "cccd2021", 31).image_bgr
+    regions = card_regions("cccd2021", "front")
+    smeared = degrade.phone_photo(card, 31, glare=False, shake_px=(8.0, 8.0))
+    r = compare_page(card, smeared, regions=regions)
+    assert (r.verdict, r.why) == ("UNREADABLE", "motion_blur")
+    steady = compare_page(card, degrade.phone_photo(card, 31, glare=False), regions=regions)
+    assert steady.why != "motion_blur" and steady.scores["blur.smear_px"] < 3.0
