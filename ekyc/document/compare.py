@@ -623,10 +623,13 @@ _PSF_RADIUS = 7
 _PSF_SAMPLES = 6000  # pixels of a line that the kernel is fitted on (plenty for 225 weights)
 
 
-def _psf_rows(
-    o_grey: np.ndarray, c_grey: np.ndarray, box: Box, n: int
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Up to ``n`` least-squares rows (original neighbourhood, tone offset → copy pixel)."""
+def fit_psf(o_grey: np.ndarray, c_grey: np.ndarray, box: Box, samples: int) -> np.ndarray | None:
+    """The blur kernel that turns the original's ``box`` into the aligned copy's, or None.
+
+    Least squares on up to ``samples`` of the box's pixels (copy = original ⊛ kernel + tone
+    offset), ridge-regularised, negatives clipped, normalised to sum 1: any blur, not only a
+    Gaussian one. The copy's own contrast goes into the kernel's sum, which the normalisation
+    removes."""
     r = _PSF_RADIUS
     x, y, w, h = box
     hh, ww = o_grey.shape[:2]
@@ -638,51 +641,33 @@ def _psf_rows(
     if float(a.std()) < 1.0 or float(b.std()) < 1.0:
         return None
     windows = np.lib.stride_tricks.sliding_window_view(a, (2 * r + 1, 2 * r + 1))
-    n = min(b.size, n)
+    n = min(b.size, samples)
     picked = np.random.default_rng(0).choice(b.size, n, replace=False)  # the same every run
     iy, ix = np.unravel_index(picked, b.shape)
     design = np.hstack([windows[iy, ix].reshape(n, -1), np.ones((n, 1), np.float32)])
-    return design.astype(np.float64), b[iy, ix].astype(np.float64)
-
-
-def _solve_psf(rows: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
-    """The ridge-regularised kernel, negatives clipped, normalised to sum 1 (or None)."""
-    if not rows:
-        return None
-    design = np.vstack([d for d, _ in rows])
-    target = np.concatenate([t for _, t in rows])
+    design = design.astype(np.float64)
     gram = design.T @ design
     ridge = np.eye(len(gram)) * (1e-2 * np.trace(gram) / len(gram))
     ridge[-1, -1] = 0.0  # the tone offset is not regularised
-    weights = np.linalg.solve(gram + ridge, design.T @ target)
-    size = 2 * _PSF_RADIUS + 1
-    kernel = np.clip(weights[:-1].reshape(size, size), 0.0, None)
+    weights = np.linalg.solve(gram + ridge, design.T @ b[iy, ix].astype(np.float64))
+    kernel = np.clip(weights[:-1].reshape(2 * r + 1, 2 * r + 1), 0.0, None)
     total = float(kernel.sum())
     return (kernel / total).astype(np.float32) if total > 1e-6 else None
 
 
 def copy_psf(o_grey: np.ndarray, c_grey: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
-    """The blur kernel that turns the original line into the aligned copy line, or None.
-
-    Least squares on the line's pixels (copy = original ⊛ kernel + tone offset), ridge-
-    regularised, negatives clipped, normalised to sum 1: any blur, not only a Gaussian one —
-    a shaking hand smears a phone photo along one direction, and the OCR then misreads the
-    copy in ways no isotropic blur of the original reproduces (05 read 06). The copy's own
-    contrast goes into the kernel's sum, which the normalisation removes."""
-    rows = _psf_rows(o_grey, c_grey, _quad_box(_grown(quad, 1.3)), _PSF_SAMPLES)
-    return _solve_psf([rows] if rows is not None else [])
+    """The copy's blur kernel around one text line (``fit_psf``): a shaking hand smears a
+    phone photo along one direction, and the OCR then misreads the copy in ways no isotropic
+    blur of the original reproduces (05 read 06)."""
+    return fit_psf(o_grey, c_grey, _quad_box(_grown(quad, 1.3)), _PSF_SAMPLES)
 
 
 def page_smear_px(o_grey: np.ndarray, c_grey: np.ndarray, boxes: list[Box]) -> float:
     """The median camera-shake smear (``smear_px``) of the page's text lines, each line's
     kernel fitted on its own: one kernel for the page would also take in how each line sits
     a pixel or two off the page's homography, which reads as a smear across the page."""
-    smears = []
-    for box in boxes:
-        rows = _psf_rows(o_grey, c_grey, box, _PSF_SAMPLES // 2)
-        kernel = _solve_psf([rows]) if rows is not None else None
-        if kernel is not None:
-            smears.append(smear_px(kernel))
+    kernels = [fit_psf(o_grey, c_grey, box, _PSF_SAMPLES // 2) for box in boxes]
+    smears = [smear_px(k) for k in kernels if k is not None]
     return float(np.median(smears)) if smears else 0.0
 
 
@@ -945,9 +930,15 @@ def _heatmap(copy_aligned: np.ndarray, diff: np.ndarray, boxes: list[Box]) -> np
     return out
 
 
-def _unreadable(page: int, why: str, shape: tuple[int, ...], image: object) -> PageResult:
+def _unreadable(
+    page: int,
+    why: str,
+    shape: tuple[int, ...],
+    image: object,
+    scores: dict[str, float] | None = None,
+) -> PageResult:
     heat = _bgr(image) if _valid_image(image) else np.zeros((*shape[:2], 3), np.uint8)  # type: ignore[arg-type]
-    return PageResult(page, "UNREADABLE", [], heat.copy(), why)
+    return PageResult(page, "UNREADABLE", [], heat.copy(), why, scores=scores or {})
 
 
 def _text_lines(
@@ -1141,11 +1132,14 @@ def compare_page(
 
     t1 = tick()
     lines, o_reads = _text_lines(ocr, o_bgr, regions)
-    if lines and _copy_line_px(lines, h_full) < s.min_line_px:
-        return _unreadable(page, "low_resolution", original.shape, copy)
+    line_px = _copy_line_px(lines, h_full) if lines else 0.0
+    if lines and line_px < s.min_line_px:
+        scores = {"lines.copy_px": line_px}
+        return _unreadable(page, "low_resolution", original.shape, copy, scores)
     smear = page_smear_px(_grey(o_bgr), _grey(copy_full), [ln.box for ln in lines])
     if smear > s.max_smear_px:
-        return _unreadable(page, "motion_blur", original.shape, copy)
+        scores = {"lines.copy_px": line_px, "blur.smear_px": smear}
+        return _unreadable(page, "motion_blur", original.shape, copy, scores)
     c_reads: list[_TextBox] = []
     stable: dict[int, bool] = {}
     explained: dict[int, bool] = {}
@@ -1204,7 +1198,7 @@ def compare_page(
     certain: set[str] = set()  # lines a crowd of noisy lines must not hide (changed digits)
     inks = [_line_evidence(box, diff, glare) for box in boxes]
     haze = float(np.median([ink.chars for ink in inks])) if inks else 0.0
-    scores: dict[str, float] = {"lines.haze": haze, "blur.smear_px": smear}
+    scores = {"lines.haze": haze, "lines.copy_px": line_px, "blur.smear_px": smear}
     for i, (ln, (x, y, w, h), ink) in enumerate(zip(lines, boxes, inks, strict=True)):
         exclude[max(y - 2, 0) : y + h + 2, max(x - 2, 0) : x + w + 2] = 1
         sharp = _line_sharpness(diff.o_dark, diff.c_dark, (x, y, w, h))
