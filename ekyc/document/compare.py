@@ -124,9 +124,11 @@ class CompareSettings:
     # A copy smeared by a shaking hand further than this (original pixels; the median over
     # its text lines of each line's fitted blur kernel) is UNREADABLE ("motion_blur"): the
     # OCR then misreads letters stably and confidently and the smear turns strokes into
-    # changed ink. On the tuning seeds honest photocopies, scans and phone photos measured
-    # at most 2.2 px, shaken photos about their true smear (3.0 → 3.2, 8.0 → 7.5), and
-    # honest shaken photos were flagged MISMATCH at 4.5–6 px (3 of 33) and 6–8 px (17 of 39).
+    # changed ink. On the tuning seeds honest and tampered photocopies, scans and phone
+    # photos measured at most 2.2 px, shaken photos about their true smear (3.0 → 3.2,
+    # 8.0 → 7.5), and honest shaken photos were flagged MISMATCH at 4.5–6 px (3 of 33) and
+    # 6–8 px (17 of 39). Only lines the blurred original fits well (R² ≥ 0.8) count, MRZ
+    # lines included: a card back has three text lines, and an edited one is no smear.
     max_smear_px: float = 4.5
     # honest copies scored down to 0.949 (a photocopy) on 50-odd tuning cards; swapped cartoon
     # portraits on photocopies score up to 0.995, so structure alone cannot catch all of those
@@ -621,10 +623,14 @@ def _stable_differences(
 #: hand-held phone photo taken with a shaking hand) or a defocus of that diameter
 _PSF_RADIUS = 7
 _PSF_SAMPLES = 6000  # pixels of a line that the kernel is fitted on (plenty for 225 weights)
+_SMEAR_MIN_FIT = 0.8  # R² a line's kernel needs to count in the page's smear
 
 
-def fit_psf(o_grey: np.ndarray, c_grey: np.ndarray, box: Box, samples: int) -> np.ndarray | None:
-    """The blur kernel that turns the original's ``box`` into the aligned copy's, or None.
+def fit_psf(
+    o_grey: np.ndarray, c_grey: np.ndarray, box: Box, samples: int
+) -> tuple[np.ndarray, float] | None:
+    """The blur kernel that turns the original's ``box`` into the aligned copy's, and how
+    well it does (R², 1 = the copy is exactly the blurred original), or None.
 
     Least squares on up to ``samples`` of the box's pixels (copy = original ⊛ kernel + tone
     offset), ridge-regularised, negatives clipped, normalised to sum 1: any blur, not only a
@@ -646,29 +652,36 @@ def fit_psf(o_grey: np.ndarray, c_grey: np.ndarray, box: Box, samples: int) -> n
     iy, ix = np.unravel_index(picked, b.shape)
     design = np.hstack([windows[iy, ix].reshape(n, -1), np.ones((n, 1), np.float32)])
     design = design.astype(np.float64)
+    target = b[iy, ix].astype(np.float64)
     gram = design.T @ design
     ridge = np.eye(len(gram)) * (1e-2 * np.trace(gram) / len(gram))
     ridge[-1, -1] = 0.0  # the tone offset is not regularised
-    weights = np.linalg.solve(gram + ridge, design.T @ b[iy, ix].astype(np.float64))
+    weights = np.linalg.solve(gram + ridge, design.T @ target)
+    fit = 1.0 - float(np.var(target - design @ weights)) / max(float(np.var(target)), 1e-9)
     kernel = np.clip(weights[:-1].reshape(2 * r + 1, 2 * r + 1), 0.0, None)
     total = float(kernel.sum())
-    return (kernel / total).astype(np.float32) if total > 1e-6 else None
+    return ((kernel / total).astype(np.float32), fit) if total > 1e-6 else None
 
 
 def copy_psf(o_grey: np.ndarray, c_grey: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     """The copy's blur kernel around one text line (``fit_psf``): a shaking hand smears a
     phone photo along one direction, and the OCR then misreads the copy in ways no isotropic
     blur of the original reproduces (05 read 06)."""
-    return fit_psf(o_grey, c_grey, _quad_box(_grown(quad, 1.3)), _PSF_SAMPLES)
+    found = fit_psf(o_grey, c_grey, _quad_box(_grown(quad, 1.3)), _PSF_SAMPLES)
+    return found[0] if found is not None else None
 
 
 def page_smear_px(o_grey: np.ndarray, c_grey: np.ndarray, boxes: list[Box]) -> float:
-    """The median camera-shake smear (``smear_px``) of the page's text lines, each line's
-    kernel fitted on its own: one kernel for the page would also take in how each line sits
-    a pixel or two off the page's homography, which reads as a smear across the page."""
-    kernels = [fit_psf(o_grey, c_grey, box, _PSF_SAMPLES // 2) for box in boxes]
-    smears = [smear_px(k) for k in kernels if k is not None]
-    return float(np.median(smears)) if smears else 0.0
+    """The median camera-shake smear (``smear_px``) of the page's printed lines, each line's
+    kernel fitted on its own (one kernel for the page would also take in how each line sits
+    a pixel or two off the page's homography, which reads as a smear across the page).
+
+    Only lines the blurred original explains well count: an edited or removed line fits
+    badly and its kernel is noise. With fewer than two such lines there is nothing to
+    measure (0)."""
+    fits = [fit_psf(o_grey, c_grey, box, _PSF_SAMPLES // 2) for box in boxes]
+    smears = [smear_px(k) for k, fit in filter(None, fits) if fit >= _SMEAR_MIN_FIT]
+    return float(np.median(smears)) if len(smears) >= 2 else 0.0
 
 
 def smear_px(kernel: np.ndarray) -> float:
@@ -1136,7 +1149,8 @@ def compare_page(
     if lines and line_px < s.min_line_px:
         scores = {"lines.copy_px": line_px}
         return _unreadable(page, "low_resolution", original.shape, copy, scores)
-    smear = page_smear_px(_grey(o_bgr), _grey(copy_full), [ln.box for ln in lines])
+    printed = [ln.box for ln in lines] + [b for n, b in regions.items() if n.startswith("mrz")]
+    smear = page_smear_px(_grey(o_bgr), _grey(copy_full), printed)
     if smear > s.max_smear_px:
         scores = {"lines.copy_px": line_px, "blur.smear_px": smear}
         return _unreadable(page, "motion_blur", original.shape, copy, scores)

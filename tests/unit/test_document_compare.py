@@ -548,3 +548,21 @@ def test_a_photo_smeared_by_a_shaking_hand_is_unreadable_not_judged() -> None:
     assert r.scores["blur.smear_px"] > 6.0  # measured, for the clerk's log
     steady = compare_page(card, degrade.phone_photo(card, 31, glare=False), regions=regions)
     assert steady.why != "motion_blur" and steady.scores["blur.smear_px"] < 3.0
+
+
+def test_an_edited_line_does_not_pass_for_camera_shake() -> None:
+    # a card back has only three text lines; a removed one fits no blur of the original and
+    # must not be taken for a smear (the MRZ lines and the fit's R² keep the measure honest)
+    from ekyc.document.compare import card_regions, compare_page
+    from ekyc.synth import degrade
+    from ekyc.synth.card import render_card
+    from ekyc.synth.chip import sample_citizen
+    from ekyc.synth.tamper import tamper
+
+    back = render_card(sample_citizen(3), "back", "cccd2021", 3)
+    regions = card_regions("cccd2021", "back")
+    for kind in ("line_removed", "date"):
+        edited = tamper(back, kind, 3).image_bgr  # type: ignore[arg-type]
+        for copy in (degrade.photocopy(edited, 3), degrade.scan(edited, 3)):
+            r = compare_page(back.image_bgr, copy, regions=regions)
+            assert r.why != "motion_blur" and r.scores["blur.smear_px"] < 3.0, kind
