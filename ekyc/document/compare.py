@@ -705,14 +705,18 @@ def smear_px(kernel: np.ndarray) -> float:
 
 
 def _softened_readings(
-    ocr: OcrLike, original: np.ndarray, copy_aligned: np.ndarray, quads: list[np.ndarray]
+    ocr: OcrLike,
+    original: np.ndarray,
+    o_grey: np.ndarray,
+    c_grey: np.ndarray,
+    quads: list[np.ndarray],
 ) -> list[str]:
     """The original's reading of each line after blurring it as the copy is blurred.
 
     A difference the softened original reproduces is the copy's softness (Giới read Giái on
     a phone photo), not an edit. Each line gets its own kernel (a page's blur varies with
-    the perspective), applied to that line only."""
-    o_grey, c_grey = _grey(original), _grey(copy_aligned)
+    the perspective), applied to that line only. ``o_grey`` and ``c_grey``: the original
+    and the aligned copy in grey, at the original's size."""
     soft = original.copy()
     hh, ww = original.shape[:2]
     r = _PSF_RADIUS
@@ -1114,7 +1118,8 @@ def compare_page(
         return _unreadable(page, "copy_invalid", original.shape, original)
     o_bgr, c_bgr = _bgr(original), _bgr(copy)
     oh, ow = o_bgr.shape[:2]
-    o_work, f = _resize_long(_grey(o_bgr), min(s.work_side, max(oh, ow)))
+    o_grey = _grey(o_bgr)
+    o_work, f = _resize_long(o_grey, min(s.work_side, max(oh, ow)))
     c_work, fc = _resize_long(_grey(c_bgr), int(max(o_work.shape) * 1.25))
     if _is_blank(c_work, s):
         return _unreadable(page, "blank_page", original.shape, copy)
@@ -1139,6 +1144,7 @@ def compare_page(
     copy_full = cv2.warpPerspective(
         c_bgr, h_full, (ow, oh), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)
     )
+    c_grey = _grey(copy_full)  # the aligned copy at the original's size
     timings["align"] = (tick() - t0) * 1000
     if _sharpness(aligned) < s.blur_ratio * _sharpness(o_work):
         return _unreadable(page, "too_blurry", original.shape, copy)
@@ -1150,7 +1156,7 @@ def compare_page(
         scores = {"lines.copy_px": line_px}
         return _unreadable(page, "low_resolution", original.shape, copy, scores)
     printed = [ln.box for ln in lines] + [b for n, b in regions.items() if n.startswith("mrz")]
-    smear = page_smear_px(_grey(o_bgr), _grey(copy_full), printed)
+    smear = page_smear_px(o_grey, c_grey, printed)
     if smear > s.max_smear_px:
         scores = {"lines.copy_px": line_px, "blur.smear_px": smear}
         return _unreadable(page, "motion_blur", original.shape, copy, scores)
@@ -1169,7 +1175,7 @@ def compare_page(
             quads = [lines[i].quad for i in disputed]
             found = _stable_differences(ocr, o_bgr, c_flat, quads, s)
             stable = dict(zip(disputed, found, strict=True))
-            softened = _softened_readings(ocr, o_bgr, copy_full, quads)
+            softened = _softened_readings(ocr, o_bgr, o_grey, c_grey, quads)
             explained = {
                 i: softness_explains(o_reads[i].text, c_reads[i].text, t)
                 for i, t in zip(disputed, softened, strict=True)
@@ -1180,7 +1186,7 @@ def compare_page(
     if f < 1.0 and max(oh, ow) <= s.ink_side:
         # Ink is compared at the page's own size when affordable: shrinking an A4 page to the
         # alignment size blurs a changed digit (6 → 8) into the same blob of ink.
-        o_work, aligned, f, back = _grey(o_bgr), _grey(copy_full), 1.0, 1.0
+        o_work, aligned, f, back = o_grey, c_grey, 1.0, 1.0
         covered = cv2.warpPerspective(
             np.full(c_bgr.shape[:2], 255, np.uint8), h_full, (ow, oh), flags=cv2.INTER_NEAREST
         )
