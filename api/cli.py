@@ -1,6 +1,6 @@
 """``ekyc keys create|list|revoke``: API keys in the configured database.
 
-Registered by ekyc/cli.py (``main.add_command(keys)``). The token is printed once, at
+Registered by ekyc/cli/__init__.py (``main.add_command(keys)``). The token is printed once, at
 creation; only its SHA-256 is stored.
 """
 

@@ -1,0 +1,3 @@
+from ekyc.cli import main
+
+main()

@@ -1,0 +1,206 @@
+"""`ekyc chip`: read a card through PC/SC, and serve a synthetic one on the virtual reader."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from ekyc.cli._common import emit, fail
+from ekyc.errors import EkycError
+from ekyc.settings import Settings
+from readers.access_key import AccessKey, Can, MrzKey
+from readers.errors import ReaderError
+
+_SUFFIX_MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jp2": "image/jp2"}
+
+
+@click.group()
+def chip() -> None:
+    """Read and verify the chip of a CCCD (ICAO 9303 eMRTD)."""
+
+
+def _access_key(can: str | None, mrz: str | None, id_number: str | None) -> AccessKey:
+    given = [x for x in (can, mrz, id_number) if x]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --can, --mrz or --id")
+    try:
+        if can:
+            return Can(can)
+        if id_number:  # a CCCD's CAN is the last 6 digits of its ID number
+            if len(id_number) != 12 or not id_number.isdigit():
+                raise ValueError("an ID number has 12 digits")
+            return Can(id_number[-6:])
+        doc, birth, expiry = (mrz or "").split(",")
+        return MrzKey(doc.strip(), birth.strip(), expiry.strip())
+    except ValueError as e:
+        raise click.BadParameter(f"{e} (MRZ key: DOCNUMBER,YYMMDD,YYMMDD)") from e
+
+
+@chip.command("read")
+@click.option("--can", help="Card Access Number (last 6 digits of the ID number)")
+@click.option("--mrz", help="MRZ key: DOCUMENT_NUMBER,BIRTH_YYMMDD,EXPIRY_YYMMDD")
+@click.option("--id", "id_number", help="12-digit ID number (its last 6 digits are the CAN)")
+@click.option("--reader", help="PC/SC reader name or part of it (default: the first)")
+@click.option("--wait", type=float, help="seconds to wait for the card")
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="CSCA trust store: PEM folder, certificate or master list (repeatable)",
+)
+@click.option("--portrait", type=click.Path(path_type=Path), help="write the DG2 portrait here")
+@click.option("--raw-out", type=click.Path(path_type=Path), help="save the raw chip files here")
+def chip_read(
+    can: str | None,
+    mrz: str | None,
+    id_number: str | None,
+    reader: str | None,
+    wait: float | None,
+    trust: tuple[Path, ...],
+    portrait: Path | None,
+    raw_out: Path | None,
+) -> None:
+    """Read a card through PC/SC, verify it (PA, AA, consistency) and print JSON.
+
+    Exit status: 0 valid, 3 read but not valid, 2 error.
+    """
+    from ekyc.cccd.chip import verify_chip
+    from ekyc.icao.trust_store import TrustStore
+
+    settings = Settings()
+    key = _access_key(can, mrz, id_number)
+    try:
+        from readers.kiosk import read_chip
+
+        store = TrustStore.load(*(trust or settings.trust_store))
+        nonce = os.urandom(8)  # this process plays the server: it chooses the AA nonce
+        result, stats = read_chip(
+            key,
+            reader=reader or settings.reader,
+            aa_nonce=nonce,
+            wait=wait if wait is not None else settings.card_wait_seconds,
+        )
+        verification = verify_chip(
+            result.files, store, dt.datetime.now(dt.UTC), result.aa_nonce, result.aa_signature
+        )
+    except (ReaderError, EkycError) as e:
+        fail(e)
+    if raw_out is not None:
+        raw_out.mkdir(parents=True, exist_ok=True)
+        for name, data in result.files.items():
+            (raw_out / f"{name}.bin").write_bytes(data)
+    out = verification.to_dict()
+    if portrait is not None and verification.portrait is not None:
+        face = verification.portrait.portrait
+        if _SUFFIX_MIME.get(portrait.suffix.lower()) == face.mime_type:
+            portrait.write_bytes(face.image)  # the chip's own bytes, untouched
+        else:  # another format was asked for: decode (pixel-limited) and re-encode
+            verification.portrait.to_image().save(portrait)
+        out["portrait"]["written_to"] = str(portrait)
+    out["read"] = {
+        "access_protocol": result.access_protocol,
+        "access_key": result.access_key,
+        "pace_fallback": result.pace_fallback,
+        "chip_authentication": bool(result.chip_auth),
+        "link_sessions": result.reads,
+        "apdus": stats.apdus,
+        "bytes_received": stats.bytes_received,
+    }
+    emit(out)
+    sys.exit(0 if verification.verdict.value == "valid" else 3)
+
+
+@chip.command("emulate")
+@click.option("--seed", default=0, show_default=True, help="which synthetic citizen")
+@click.option(
+    "--portrait-format", type=click.Choice(["jpeg", "jp2"]), default="jpeg", show_default=True
+)
+@click.option(
+    "--pace/--no-pace",
+    default=True,
+    show_default=True,
+    help="offer PACE (EF.CardAccess) or BAC only",
+)
+@click.option("--aa", type=click.Choice(["rsa", "ec", "none"]), default="rsa", show_default=True)
+@click.option("--tamper-dg", type=int, help="alter this data group after signing (forged chip)")
+@click.option("--clone", is_flag=True, help="AA key does not match DG15 (cloned chip)")
+@click.option("--remove-after", type=int, help="leave the field at this APDU (card pulled)")
+@click.option("--delay", type=float, default=0.0, help="seconds per APDU (slow card)")
+@click.option(
+    "--trust-out",
+    type=click.Path(path_type=Path),
+    default=Path("var/test-csca"),
+    show_default=True,
+    help="where to write the test CSCA certificate",
+)
+@click.option("--port", default=35963, show_default=True, help="vpcd port (35964: 2nd reader)")
+def chip_emulate(
+    seed: int,
+    portrait_format: str,
+    pace: bool,
+    aa: str,
+    tamper_dg: int | None,
+    clone: bool,
+    remove_after: int | None,
+    delay: float,
+    trust_out: Path,
+    port: int,
+) -> None:
+    """Serve a synthetic CCCD on pcscd's virtual reader (starts pcscd when needed)."""
+    from ekyc.synth.chip import build_chip
+    from ekyc.synth.pki import write_trust_folder
+    from readers.vcard.card import Faults, VirtualCard
+    from readers.vcard.pcscd import running_pcscd
+    from readers.vcard.vpcd import VpcdLink
+
+    synth = build_chip(
+        seed=seed,
+        portrait_format=portrait_format,  # type: ignore[arg-type]
+        pace=pace,
+        aa=None if aa == "none" else aa,  # type: ignore[arg-type]
+        tamper_dg=tamper_dg,
+        clone=clone,
+    )
+    write_trust_folder(trust_out, [synth.pki.csca_cert])
+    card = VirtualCard(synth.profile, Faults(remove_after_apdus=remove_after))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with running_pcscd() as started:
+            link = VpcdLink(card, port=port, apdu_delay=delay)
+            link.insert()
+            c = synth.citizen
+            emit(
+                {
+                    "card": "inserted",
+                    "pcscd_started_here": started,
+                    "citizen": c.full_name,
+                    "id_number": c.id_number,
+                    "can": c.can.number,
+                    "mrz_key": ",".join(
+                        [
+                            c.mrz_key.document_number,
+                            c.mrz_key.date_of_birth,
+                            c.mrz_key.date_of_expiry,
+                        ]
+                    ),
+                    "trust_store": str(trust_out),
+                    "faults": synth.notes,
+                }
+            )
+            click.echo(
+                f"read it with: ekyc chip read --can {c.can.number} --trust {trust_out}", err=True
+            )
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+            link.remove()
+    except (RuntimeError, ConnectionError) as e:
+        fail(e)
