@@ -28,7 +28,7 @@ from ekyc.document.errors import (
     SeveralCards,
     UnknownCard,
 )
-from ekyc.synth.fonts import FontNotFound, font
+from ekyc.fonts import FontNotFound, font
 
 CARD_W, CARD_H = 1012, 638
 CARD_ASPECT = CARD_W / CARD_H

@@ -31,9 +31,9 @@ from ekyc.cccd.layouts import (
     card_layout,
     union,
 )
+from ekyc.fonts import font
 from ekyc.icao.mrz import encode_vn_td1
 from ekyc.synth.chip import Citizen, synthetic_portrait
-from ekyc.synth.fonts import font
 
 RGB = tuple[int, int, int]
 INK: RGB = (18, 18, 28)

@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from ekyc.cccd.layouts import MOTTO, NATION, Box
+from ekyc.fonts import Role, font
 from ekyc.synth.chip import Citizen, sample_citizen
-from ekyc.synth.fonts import Role, font
 
 PAGE_W, PAGE_H = 1240, 1754  # A4 at 150 dpi
 PageKind = Literal["birth_certificate", "diploma"]

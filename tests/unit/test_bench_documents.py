@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from ekyc.cli import main
-from ekyc.synth.fonts import FontNotFound, font
+from ekyc.fonts import FontNotFound, font
 from models.ocr.errors import EngineUnavailable
 from models.ocr.factory import load_ocr
 

@@ -11,12 +11,12 @@ import pytest
 import zxingcpp
 
 from ekyc.cccd.layouts import CARD_H, CARD_W, LAYOUTS, Box, card_layout
+from ekyc.fonts import font, font_path
 from ekyc.icao.mrz import parse_mrz
 from ekyc.synth.card import RenderedCard, render_card
 from ekyc.synth.chip import sample_citizen
 from ekyc.synth.degrade import phone_photo, phone_photo_with_quad, photocopy, scan
 from ekyc.synth.document import PAGE_H, PAGE_W, render_a4
-from ekyc.synth.fonts import font, font_path
 from ekyc.synth.tamper import KINDS, TamperNotApplicable, tamper
 
 PAIRS = list(itertools.product(("cccd2021", "cancuoc2024"), ("front", "back")))

@@ -1,4 +1,5 @@
-"""Fonts for the synthetic documents, found in installed packages (never in a checkout).
+"""Fonts, found in installed packages (never in a checkout): the synthetic documents draw
+with them and card reading renders the fixed print it locates cards by.
 
 Text uses Be Vietnam Pro (OFL, PyPI ``fontpkg-be-vietnam-pro``), which covers every
 Vietnamese letter; the MRZ and A4 serif text use DejaVu (Debian ``fonts-dejavu-core``).
