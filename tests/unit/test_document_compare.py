@@ -228,16 +228,17 @@ def test_ocr_difference_confirmed_by_ink_reports_both_strings() -> None:
 
 
 def test_same_text_ignores_spacing_and_stray_punctuation_not_letters() -> None:
-    from ekyc.document.compare import _same_text
+    from ekyc.document.compare.text import same_text
 
-    assert _same_text("Đà Nẵng  ,", "Đà Nẵng")
-    assert _same_text("Nữ", "Nữ_")
-    assert not _same_text("13/05/2023", "13/03/2023")
-    assert not _same_text("NGUYỄN THANH", "NGUYỄN AHANH")
+    assert same_text("Đà Nẵng  ,", "Đà Nẵng")
+    assert same_text("Nữ", "Nữ_")
+    assert not same_text("13/05/2023", "13/03/2023")
+    assert not same_text("NGUYỄN THANH", "NGUYỄN AHANH")
 
 
 def test_glare_mask_finds_a_bright_blob_not_smooth_lighting() -> None:
-    from ekyc.document.compare import CompareSettings, glare_mask
+    from ekyc.document.compare import CompareSettings
+    from ekyc.document.compare.glare import glare_mask
 
     rng = np.random.default_rng(0)
     original = np.clip(rng.normal(225, 3, (400, 600)), 0, 255).astype(np.uint8)
@@ -297,15 +298,15 @@ def test_tone_mark_misreading_without_ink_is_not_a_difference() -> None:
 
 
 def test_digit_and_tone_helpers() -> None:
-    from ekyc.document.compare import _untoned, digits_only_change
+    from ekyc.document.compare.text import digits_only_change, untoned
 
     assert digits_only_change("25/03/2023", "29/03/2023")
     assert digits_only_change("năm 2018", "năm 2818")
     assert not digits_only_change("O", "0")  # a letter read as a digit is not a changed number
     assert not digits_only_change("Tiền 12", "Tiến 13")
     assert not digits_only_change("2023", "20231")
-    assert _untoned("Tràng Tiền") == _untoned("Tràng Tiến")
-    assert _untoned("Hòa") != _untoned("Hòq") and _untoned("ă") != _untoned("a")
+    assert untoned("Tràng Tiền") == untoned("Tràng Tiến")
+    assert untoned("Hòa") != untoned("Hòq") and untoned("ă") != untoned("a")
 
 
 class _GarblingOcr(_FakeOcr):
@@ -363,7 +364,7 @@ def test_a_removed_line_stands_out_of_a_crowded_page() -> None:
 
 
 def test_diacritics_only_readings_share_their_base_letters() -> None:
-    from ekyc.document.compare import unmarked
+    from ekyc.document.compare.text import unmarked
 
     assert unmarked("GIÁM ĐỐC SỞ") == unmarked("GIẤM ĐỐC SỐ") == unmarked("giam doc so")
     assert unmarked("Phạm Minh") == unmarked("Pham Minh")
@@ -407,40 +408,43 @@ def test_a_line_removed_under_glare_is_found_where_the_line_is_clear_of_it() -> 
 
 
 def test_line_rules_for_ink_haze_and_glare() -> None:
-    from ekyc.document.compare import CompareSettings, _Ink, _judge_line, _Reading
+    from ekyc.document.compare import CompareSettings
+    from ekyc.document.compare.ink import Ink
+    from ekyc.document.compare.judge import judge_line
+    from ekyc.document.compare.reading import Reading
 
     s = CompareSettings()
-    same = _Reading("Việt Nam", "Việt Nam", 0.99, 0.89, None)
+    same = Reading("Việt Nam", "Việt Nam", 0.99, 0.89, None)
     # a phone photo's ink haze on a soft line read the same on both sides is no difference ...
-    assert _judge_line(same, _Ink(6.0, 0.0, 0.0), 0.75, s).verdict == "ok"
+    assert judge_line(same, Ink(6.0, 0.0, 0.0), 0.75, s).verdict == "ok"
     # ... far more ink is (an edit the OCR missed)
-    assert _judge_line(same, _Ink(9.0, 0.0, 0.0), 0.75, s).verdict == "flag"
+    assert judge_line(same, Ink(9.0, 0.0, 0.0), 0.75, s).verdict == "flag"
     # differing readings with that much ink are
-    other = _Reading("Việt Nam", "Viột Nem", 0.99, 0.95, False)
-    assert _judge_line(other, _Ink(6.0, 0.0, 0.0), 0.75, s).verdict == "flag"
+    other = Reading("Việt Nam", "Viột Nem", 0.99, 0.95, False)
+    assert judge_line(other, Ink(6.0, 0.0, 0.0), 0.75, s).verdict == "flag"
     # on a sharp line (a scan) of a page without ink haze a little ink is an edit, whatever
     # the OCR read; on a hazy page it needs several times the page's haze
-    assert _judge_line(same, _Ink(0.4, 0.0, 0.0), 0.9, s).verdict == "flag"
-    assert _judge_line(same, _Ink(0.4, 0.0, 0.0), 0.9, s, haze=0.3).verdict == "ok"
-    mark = _Reading("HƯƠNG", "HƯÔNG", 1.0, 0.99, True)
-    assert _judge_line(mark, _Ink(0.4, 0.0, 0.0), 0.95, s).verdict == "flag"
-    assert _judge_line(mark, _Ink(0.4, 0.0, 0.0), 0.7, s).verdict == "unsure"
+    assert judge_line(same, Ink(0.4, 0.0, 0.0), 0.9, s).verdict == "flag"
+    assert judge_line(same, Ink(0.4, 0.0, 0.0), 0.9, s, haze=0.3).verdict == "ok"
+    mark = Reading("HƯƠNG", "HƯÔNG", 1.0, 0.99, True)
+    assert judge_line(mark, Ink(0.4, 0.0, 0.0), 0.95, s).verdict == "flag"
+    assert judge_line(mark, Ink(0.4, 0.0, 0.0), 0.7, s).verdict == "unsure"
     # a difference the original reproduces when blurred like the copy is the copy's softness
-    soft = _Reading("Giới tính", "Giái tính", 0.99, 0.98, True, explained=True)
-    assert _judge_line(soft, _Ink(0.5, 0.0, 0.0), 0.82, s).verdict == "ok"
+    soft = Reading("Giới tính", "Giái tính", 0.99, 0.98, True, explained=True)
+    assert judge_line(soft, Ink(0.5, 0.0, 0.0), 0.82, s).verdict == "ok"
     # under glare: a confident change of letters read alike at every framing stands ...
-    letters = _Reading("Quận Hải Châu", "Quận Hải Uhâu", 0.99, 0.97, True)
-    assert _judge_line(letters, _Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "flag"
+    letters = Reading("Quận Hải Châu", "Quận Hải Uhâu", 0.99, 0.97, True)
+    assert judge_line(letters, Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "flag"
     # ... a changed tone mark or an unstable reading does not
-    tone = _Reading("trước mép", "trước mẹp", 0.99, 0.97, True)
-    assert _judge_line(tone, _Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "glare"
-    unstable = _Reading("Quận Hải Châu", "Quận Hải Uhâu", 0.99, 0.97, False)
-    assert _judge_line(unstable, _Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "glare"
+    tone = Reading("trước mép", "trước mẹp", 0.99, 0.97, True)
+    assert judge_line(tone, Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "glare"
+    unstable = Reading("Quận Hải Châu", "Quận Hải Uhâu", 0.99, 0.97, False)
+    assert judge_line(unstable, Ink(0.3, 0.4, 0.0), 0.7, s).verdict == "glare"
     # ink missing where the line is clear of glare is a removed line, OCR or not
-    gone = _Reading("Quận Hải Châu", "C gn 2", 0.99, 0.3, None)
-    assert _judge_line(gone, _Ink(20.0, 0.5, 0.9), 0.1, s).verdict == "flag"
-    assert _judge_line(None, _Ink(20.0, 0.5, 0.9), 0.1, s).verdict == "flag"
-    assert _judge_line(gone, _Ink(20.0, 0.5, 0.1), 0.1, s).verdict == "glare"
+    gone = Reading("Quận Hải Châu", "C gn 2", 0.99, 0.3, None)
+    assert judge_line(gone, Ink(20.0, 0.5, 0.9), 0.1, s).verdict == "flag"
+    assert judge_line(None, Ink(20.0, 0.5, 0.9), 0.1, s).verdict == "flag"
+    assert judge_line(gone, Ink(20.0, 0.5, 0.1), 0.1, s).verdict == "glare"
 
 
 def test_a_misreading_the_softened_original_repeats_is_the_copy_s_softness() -> None:
@@ -483,7 +487,7 @@ def test_a_line_a_few_pixels_off_the_page_alignment_is_not_a_difference() -> Non
 def test_the_copy_s_blur_kernel_is_recovered_whatever_its_shape() -> None:
     # a shaking hand smears along one direction; the fitted kernel must follow that direction
     # (an isotropic Gaussian cannot reproduce how the OCR misreads such a copy: 05 read 06)
-    from ekyc.document.compare import copy_psf
+    from ekyc.document.compare.blur import copy_psf
 
     page, boxes = _page(21)
     grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
@@ -505,7 +509,7 @@ def test_the_copy_s_blur_kernel_is_recovered_whatever_its_shape() -> None:
 
 
 def test_softness_explains_only_misreadings_the_softened_original_repeats() -> None:
-    from ekyc.document.compare import softness_explains as explains
+    from ekyc.document.compare.text import softness_explains as explains
 
     assert explains("05/08/2021", "06/08/2021", "06/08/2021")
     assert not explains("05/08/2021", "06/08/2021", "05/08/2021")  # still legible: an edit
@@ -519,7 +523,7 @@ def test_softness_explains_only_misreadings_the_softened_original_repeats() -> N
 
 
 def test_smear_measures_a_straight_shake_not_a_soft_focus() -> None:
-    from ekyc.document.compare import smear_px
+    from ekyc.document.compare.blur import smear_px
 
     for length, angle in ((4.0, 0.0), (7.0, 30.0), (10.0, 120.0)):
         k = np.zeros((15, 15), np.float32)
