@@ -50,6 +50,9 @@ class AAStatus(StrEnum):
     OK = "ok"
     FAILED = "failed"
     UNSUPPORTED = "unsupported"
+    #: the chip offers AA but there was no answer to check (an offline re-check of stored
+    #: files, a request without a signature); whether that is acceptable is a policy's call
+    NOT_PERFORMED = "not_performed"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,15 @@ class ActiveAuthResult:
     @property
     def ok(self) -> bool:
         return self.status is AAStatus.OK
+
+    @property
+    def performed(self) -> bool:
+        return self.status is not AAStatus.NOT_PERFORMED
+
+
+def aa_not_performed(code: str, message: str, algorithm: str = "unknown") -> ActiveAuthResult:
+    """The result for a chip offering AA when no signature over a nonce can be checked."""
+    return ActiveAuthResult(AAStatus.NOT_PERFORMED, code, message, algorithm)
 
 
 def _public_key(info: bytes | PublicKeyTypes) -> PublicKeyTypes:
