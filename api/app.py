@@ -197,7 +197,14 @@ def create_app(
     def chip_verify(
         body: VerifyRequest, rt: RuntimeDep, include_portrait: bool = False
     ) -> JSONResponse:
-        """Verify raw chip files (Passive + Active Authentication, DG1/DG13 consistency)."""
+        """Verify raw chip files (Passive + Active Authentication, DG1/DG13 consistency).
+
+        Any data group DG1 … DG16 may be sent: each is hash-checked against EF.SOD, parsed
+        where the service has a parser (DG1, DG2, DG13, DG14, DG15) and otherwise listed in
+        ``data_groups`` as present, not parsed. A chip offering Active Authentication (DG15)
+        must sign the challenge nonce: without ``aa_signature`` its AA is ``not_performed``
+        and the verdict is ``invalid`` (reason ``aa_missing``).
+        """
         # spent (committed) before verifying: a failed verification does not give it back
         with rt.db.session() as s:
             nonce = ChipChallenges(s).consume(body.challenge_id, now())

@@ -9,18 +9,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-#: the chip files a client may send, and the most bytes each may decode to
-FILE_LIMITS: dict[str, int] = {
-    "EF.COM": 32 * 1024,
-    "EF.SOD": 32 * 1024,
-    "EF.CardAccess": 32 * 1024,
-    "DG1": 32 * 1024,
-    "DG2": 200 * 1024,
-    "DG13": 32 * 1024,
-    "DG14": 32 * 1024,
-    "DG15": 32 * 1024,
-}
-ChipFileName = Literal["EF.COM", "EF.SOD", "EF.CardAccess", "DG1", "DG2", "DG13", "DG14", "DG15"]
+from ekyc.icao.lds import MAX_FILE_BYTES
+
+#: the most bytes each chip file may decode to (images 200 KiB, everything else 32 KiB)
+FILE_LIMITS: dict[str, int] = MAX_FILE_BYTES
+#: the chip files a client may send: EF.COM, EF.SOD, EF.CardAccess and every data group
+ChipFileName = Literal[
+    "EF.COM", "EF.SOD", "EF.CardAccess",
+    "DG1", "DG2", "DG3", "DG4", "DG5", "DG6", "DG7", "DG8",
+    "DG9", "DG10", "DG11", "DG12", "DG13", "DG14", "DG15", "DG16",
+]  # fmt: skip
 #: an AA signature is at most one RSA-4096 block
 AA_SIGNATURE_LIMIT = 512
 #: the whole request body, checked before any JSON is parsed (base64 adds a third)
@@ -73,10 +71,20 @@ class VerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     files: Annotated[dict[ChipFileName, str], AfterValidator(_files)] = Field(
-        description="file name → base64 content, e.g. EF.SOD, DG1, DG2, DG13, DG14, DG15"
+        description=(
+            "file name → base64 content: EF.SOD, EF.COM, EF.CardAccess, DG1 … DG16; every DG"
+            " is hash-checked against EF.SOD, those without a parser are reported as present,"
+            " not parsed"
+        )
     )
     challenge_id: ChallengeId
-    aa_signature: Annotated[str | None, AfterValidator(_signature)] = None
+    aa_signature: Annotated[str | None, AfterValidator(_signature)] = Field(
+        default=None,
+        description=(
+            "the chip's answer to INTERNAL AUTHENTICATE over the challenge nonce; without it a"
+            " chip offering AA (DG15) has AA not_performed and is not valid"
+        ),
+    )
 
     def file_bytes(self) -> dict[str, bytes]:
         """The files decoded (already validated)."""

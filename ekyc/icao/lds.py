@@ -35,6 +35,13 @@ FILES: tuple[LdsFile, ...] = (
     LdsFile("EF.CardAccess", None, None, 0x1C, 0x011C),
 )
 
+#: the most bytes each file may hold where it comes from outside (an upload, a stored read):
+#: image data groups (DG2 face, DG3 fingers, DG4 irises, DG5 displayed portrait, DG7
+#: signature) up to 200 KiB, every other file 32 KiB
+MAX_FILE_BYTES: dict[str, int] = {
+    f.name: 200 * 1024 if f.dg in (2, 3, 4, 5, 7) else 32 * 1024 for f in FILES
+}
+
 _BY_NAME = {f.name.upper(): f for f in FILES}
 _BY_DG = {f.dg: f for f in FILES if f.dg is not None}
 _BY_TAG = {f.tag: f for f in FILES if f.tag is not None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import logging
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.app import create_app
+from api.schemas import FILE_LIMITS, ChipFileName
 from ekyc.errors import TrustStoreError
+from ekyc.icao.sod import build_sod
 from ekyc.settings import Settings
 from ekyc.synth import chip as synth
 from ekyc.synth.chip import SynthChip, build_chip
@@ -210,6 +213,67 @@ def test_cloned_chip_is_invalid(client: TestClient) -> None:
     assert body["active_authentication"]["status"] != "ok"
 
 
+def _with_dgs(chip: SynthChip, extra: dict[int, bytes]) -> dict[str, bytes]:
+    """The chip's files plus ``extra`` data groups, under a new SOD from the same issuer."""
+    dgs = {int(n[2:]): d for n, d in chip.files.items() if n.startswith("DG")} | extra
+    sod = build_sod(dgs, ds_key=chip.pki.ds_key, ds_cert=chip.pki.ds_cert)
+    return {**chip.files, **{f"DG{n}": d for n, d in extra.items()}, "EF.SOD": sod}
+
+
+def _post_files(client: TestClient, files: dict[str, bytes], key: PrivateKey | None) -> dict:
+    cid, nonce = challenge(client)
+    body = {
+        "files": {n: b64(d) for n, d in files.items()},
+        "challenge_id": cid,
+        "aa_signature": b64(aa_sign(key, nonce)) if key is not None else None,
+    }
+    r = client.post("/v1/chip/verify", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_dg3_dg11_dg12_are_accepted_and_hash_checked(client: TestClient, chip: SynthChip) -> None:
+    extra = {3: b"\x63\x03\x02\x01\x00", 11: b"\x6b\x03\x5c\x01\x00", 12: b"\x6c\x00"}
+    body = _post_files(client, _with_dgs(chip, extra), chip.aa_key)
+    assert body["verdict"] == "valid", body["reasons"]
+    for name in ("DG3", "DG11", "DG12"):
+        assert body["passive_authentication"]["data_groups"][name]["status"] == "ok"
+        assert body["data_groups"][name]["parsed"] is False
+        assert body["data_groups"][name]["note"] == "present, not parsed"
+    assert body["data_groups"]["DG13"]["parsed"] is True
+
+
+def test_tampered_dg11_is_invalid(client: TestClient, chip: SynthChip) -> None:
+    files = _with_dgs(chip, {11: b"\x6b\x03\x5c\x01\x00"})
+    files["DG11"] = b"\x6b\x03\x5c\x01\x01"
+    body = _post_files(client, files, chip.aa_key)
+    assert body["verdict"] == "invalid"
+    assert body["data_groups"]["DG11"]["hash_code"] == "dg_hash_mismatch"
+
+
+def test_dg_outside_the_sod_is_invalid(client: TestClient, chip: SynthChip) -> None:
+    body = _post_files(client, {**chip.files, "DG12": b"\x6c\x00"}, chip.aa_key)
+    assert body["verdict"] == "invalid"
+    assert body["data_groups"]["DG12"]["hash_code"] == "dg_not_in_sod"
+
+
+def test_no_aa_signature_is_not_performed_and_not_valid(
+    client: TestClient, chip: SynthChip
+) -> None:
+    body = _post_files(client, chip.files, None)
+    assert body["active_authentication"]["status"] == "not_performed"
+    assert body["active_authentication"]["required"] is True
+    assert body["verdict"] == "invalid"
+    assert [r["code"] for r in body["reasons"]] == ["aa_missing"]
+
+
+def test_mrz_answer_has_format_document_code_and_issuing_state(
+    client: TestClient, chip: SynthChip
+) -> None:
+    mrz = post_verify(client, chip).json()["mrz"]
+    assert (mrz["format"], mrz["document_code"], mrz["issuing_state"]) == ("TD1", "ID", "VNM")
+
+
 def test_unknown_csca_is_issuer_unknown(client: TestClient) -> None:
     foreign = build_chip(seed=4, pki=synth.TestPki.generate(seed="other-issuer"))
     assert post_verify(client, foreign).json()["verdict"] == "issuer_unknown"
@@ -227,10 +291,25 @@ def test_non_strict_base64_is_invalid_request(client: TestClient, bad: str) -> N
     assert bad not in str(problem)  # the input is never echoed
 
 
-def test_unknown_file_name_is_invalid_request(client: TestClient, chip: SynthChip) -> None:
+@pytest.mark.parametrize("name", ["DG17", "DG0", "EF.DG1", "SOD", "dg1"])
+def test_unknown_file_name_is_invalid_request(
+    client: TestClient, chip: SynthChip, name: str
+) -> None:
     cid, nonce = challenge(client)
     body = verify_body(chip, cid, nonce)
-    body["files"]["DG3"] = b64(b"fingerprints")
+    body["files"][name] = b64(b"\x61\x00")
+    assert_problem(client.post("/v1/chip/verify", json=body), 422, "invalid_request")
+
+
+def test_every_accepted_file_has_a_size_limit() -> None:
+    assert set(typing.get_args(ChipFileName)) == set(FILE_LIMITS)
+    assert {f"DG{n}" for n in range(1, 17)} <= set(FILE_LIMITS)
+
+
+@pytest.mark.parametrize("name", ["DG11", "DG3"])
+def test_unparsed_dg_over_its_limit_is_invalid_request(client: TestClient, name: str) -> None:
+    cid, _ = challenge(client)
+    body = {"files": {name: b64(bytes(FILE_LIMITS[name] + 1))}, "challenge_id": cid}
     assert_problem(client.post("/v1/chip/verify", json=body), 422, "invalid_request")
 
 
