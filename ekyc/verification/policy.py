@@ -123,6 +123,10 @@ class ProcedurePolicy:
     chip_expired: Inconclusive = "review"
     liveness_unconfirmed: Inconclusive = "review"  # no PAD model
     documents_unreadable: Inconclusive = "review"
+    #: a chip offering Active Authentication must have signed the session nonce; only a
+    #: policy that says ``"chip": {"active_authentication": "optional"}`` lets a chip whose
+    #: AA was not performed pass (AA performed and failed always fails)
+    require_active_auth: bool = True
 
     def steps_for(self, requested: Iterable[str]) -> tuple[Step, ...]:
         """The session's steps: the policy's required ones plus any the client adds."""
@@ -150,6 +154,15 @@ class ProcedurePolicy:
                 *reasons,
             )
         active = v.active
+        if self.require_active_auth and active is not None and not active.performed:
+            # strict even for a verification computed with require_aa=False
+            outcome = Outcome.FAIL
+            missing = Reason(
+                "aa_missing",
+                f"{active.message}; this procedure requires Active Authentication",
+                Step.CHIP.value,
+            )
+            reasons = (*(r for r in reasons if r.code != "aa_missing"), missing)
         return StepOutcome(
             step=Step.CHIP,
             outcome=outcome,
@@ -280,6 +293,7 @@ def _inconclusive(choice: Inconclusive) -> Outcome:
 
 
 _CHOICES = ("review", "decline")
+_AA_CHOICES = ("required", "optional")
 
 
 class Policy:
@@ -338,6 +352,9 @@ def _procedure(code: str, p: dict[str, Any]) -> ProcedurePolicy:
         if value not in _CHOICES:
             raise PolicyError(f"{code}: review.{key} must be one of {_CHOICES}")
         choices[key] = value
+    aa = p.get("chip", {}).get("active_authentication", "required")
+    if aa not in _AA_CHOICES:
+        raise PolicyError(f"{code}: chip.active_authentication must be one of {_AA_CHOICES}")
     face = p.get("face", {})
     margin = float(face.get("review_margin", 0.0))
     if not 0.0 <= margin < 1.0:
@@ -349,5 +366,6 @@ def _procedure(code: str, p: dict[str, Any]) -> ProcedurePolicy:
         face_operating_point=face.get("operating_point"),
         face_review_margin=margin,
         review_extrapolated_threshold=bool(face.get("review_extrapolated_threshold", False)),
+        require_active_auth=aa == "required",
         **choices,
     )

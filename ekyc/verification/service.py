@@ -381,7 +381,14 @@ class VerificationService:
         if replay is not None:
             return replay
         now = self.clock()
-        result = verify_chip(files, self.trust_store, now, view.aa_nonce, aa_signature)
+        result = verify_chip(
+            files,
+            self.trust_store,
+            now,
+            view.aa_nonce,
+            aa_signature,
+            require_aa=proc.require_active_auth,
+        )
         outcome = proc.evaluate_chip(result)
         evidence = [Evidence(CHIP_FILES_KIND, CHIP_FILES_KIND, _files_blob(files))]
         portrait = result.portrait.portrait if result.portrait is not None else None

@@ -107,6 +107,48 @@ def test_chip_issuer_unknown_can_be_declined(chip: SynthChip) -> None:
     assert p.decide({Step.CHIP: out}, p.required_steps).state is State.DECLINED
 
 
+def _aa_policy(value: str | None) -> ProcedurePolicy:
+    proc: dict = {"required_steps": ["chip"]}
+    if value is not None:
+        proc["chip"] = {"active_authentication": value}
+    doc = {"format": "ekyc.verification.policy/1", "procedures": {"x": proc}}
+    return Policy.from_json(doc).procedure("x")
+
+
+def test_every_default_procedure_requires_active_authentication(policy: Policy) -> None:
+    assert all(p.require_active_auth for p in policy.procedures.values())
+    assert _aa_policy(None).require_active_auth
+
+
+@pytest.mark.parametrize("require_aa", [True, False])
+def test_aa_not_performed_fails_a_procedure_requiring_aa(
+    policy: Policy, chip: SynthChip, require_aa: bool
+) -> None:
+    # even a verification run with require_aa=False (verdict valid) cannot pass this policy
+    v = verify_chip(chip.files, _trusted(chip), NOW, NONCE, None, require_aa=require_aa)
+    assert v.active is not None and v.active.status.value == "not_performed"
+    for p in (policy.procedure("xac-thuc-chip"), _aa_policy("required")):
+        out = p.evaluate_chip(v)
+        assert out.outcome is Outcome.FAIL
+        assert out.detail["active_authentication"] == "not_performed"
+        assert [r.code for r in out.reasons].count("aa_missing") == 1
+        assert p.decide({Step.CHIP: out}, p.required_steps).state is State.DECLINED
+
+
+def test_a_policy_may_make_active_authentication_optional(chip: SynthChip) -> None:
+    p = _aa_policy("optional")
+    assert not p.require_active_auth
+    skipped = verify_chip(chip.files, _trusted(chip), NOW, NONCE, None, require_aa=False)
+    assert p.evaluate_chip(skipped).outcome is Outcome.PASS
+    forged_answer = verify_chip(chip.files, _trusted(chip), NOW, NONCE, bytes(128))
+    assert p.evaluate_chip(forged_answer).outcome is Outcome.FAIL  # performed and failed
+
+
+def test_active_authentication_choice_is_validated() -> None:
+    with pytest.raises(PolicyError):
+        _aa_policy("sometimes")
+
+
 def test_liveness_outcomes(policy: Policy) -> None:
     p = policy.procedure("cap-ban-sao")
     live = p.evaluate_liveness(_liveness("live", (), Signal("pass", 0.91, 0.5)))

@@ -282,6 +282,23 @@ def test_aa_must_sign_the_session_nonce(tmp_path: Path) -> None:
     e.db.dispose()
 
 
+def test_session_chip_without_aa_signature_is_declined(tmp_path: Path) -> None:
+    chip = build_chip(seed=11, aa="ec")
+    e = _env(tmp_path, chip)
+    sess = e.service.create_session(e.key_id, "xac-thuc-chip")
+    res = e.service.submit_chip(sess.id, "c1", chip.files, None)  # the nonce went unsigned
+    assert res.outcome.outcome is Outcome.FAIL
+    assert res.outcome.detail["active_authentication"] == "not_performed"
+    assert res.session.state is State.DECLINED
+    assert "aa_missing" in [r.code for r in res.outcome.reasons]
+    withheld = {n: d for n, d in chip.files.items() if n != "DG15"}  # AA key left out
+    other = e.service.create_session(e.key_id, "xac-thuc-chip")
+    res = e.service.submit_chip(other.id, "c1", withheld, _aa(chip, other.aa_nonce))
+    assert res.session.state is State.DECLINED
+    assert res.outcome.detail["active_authentication"] == "not_performed"
+    e.db.dispose()
+
+
 def test_unknown_issuer_goes_to_review(tmp_path: Path) -> None:
     chip = build_chip(seed=11, aa="ec")
     e = _env(tmp_path, chip)
