@@ -69,8 +69,11 @@ class CscaEntry:
 
     @property
     def country(self) -> str | None:
+        """The subject's country code, upper case (master lists also carry ``gb``, ``si`` …)."""
         value = self.certificate.subject.native.get("country_name")
-        return value if isinstance(value, str) else None
+        if not isinstance(value, str):
+            return None
+        return value.strip().upper() or None
 
     @property
     def self_signed(self) -> bool:
@@ -142,6 +145,7 @@ class TrustStore:
 
     @property
     def countries(self) -> set[str]:
+        """The upper-case country codes of the CSCAs held."""
         return {e.country for e in self.entries if e.country}
 
     def add_certificate(

@@ -25,7 +25,9 @@ def nl_store() -> TrustStore:
 @needs_data
 def test_master_list_loads_306_cscas_and_its_signature_verifies(nl_store: TrustStore) -> None:
     assert len(nl_store) == 306
-    assert len(nl_store.countries) == 100
+    # 100 spellings, 96 countries once upper-cased: the list also has al, ar, gb, ro, si
+    assert len(nl_store.countries) == 96
+    assert all(c == c.upper() for c in nl_store.countries) and "AL" in nl_store.countries
     (report,) = nl_store.master_lists
     assert report.certificates == 306 and report.added == 306
     assert report.signature_verified and report.reason == "ok"
@@ -89,6 +91,14 @@ def test_pem_folder_with_bundle_and_lookup(tmp_path: Path) -> None:
     _, ds = make_ds(vn_key, vn)
     found, how = store.find_issuers(ax509.Certificate.load(ds.public_bytes(Encoding.DER)))
     assert how == "aki" and [e.country for e in found] == ["VN"]
+
+
+def test_country_codes_are_upper_case() -> None:
+    store = TrustStore()
+    store.add_certificate(make_csca("gb", seed="csca-gb-lower")[1])
+    store.add_certificate(make_csca("GB")[1])
+    assert len(store) == 2
+    assert store.countries == {"GB"} and [e.country for e in store] == ["GB", "GB"]
 
 
 def test_lookup_falls_back_to_name(tmp_path: Path) -> None:
