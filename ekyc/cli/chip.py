@@ -1,4 +1,5 @@
-"""`ekyc chip`: read a card through PC/SC, and serve a synthetic one on the virtual reader."""
+"""`ekyc chip`: read a card through PC/SC, re-verify stored raw files, and serve a synthetic
+card on the virtual reader."""
 
 from __future__ import annotations
 
@@ -8,17 +9,93 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
 from ekyc.cli._common import emit, fail
-from ekyc.errors import EkycError
+from ekyc.errors import EkycError, UnsupportedData
 from ekyc.settings import Settings
 from readers.access_key import AccessKey, Can, MrzKey
 from readers.errors import ReaderError
 
 _SUFFIX_MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jp2": "image/jp2"}
+#: `chip read --raw-out DIR` writes each file as DIR/<name><RAW_SUFFIX> (EF.SOD.bin, DG1.bin …)
+RAW_SUFFIX = ".bin"
+_TRUST_OPTION = click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="CSCA trust store: PEM folder, certificate or master list (repeatable)",
+)
+
+
+class ChipFilesError(EkycError):
+    """Stored chip files that cannot be taken: unknown name, duplicate, too large, unreadable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+def write_raw_files(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Save raw chip files the way `chip verify` reads them back: one <name>.bin each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / f"{name}{RAW_SUFFIX}").write_bytes(data)
+
+
+def _file_name(path: Path) -> str:
+    """The chip file a stored file holds, from its name: EF.SOD, EF.SOD.bin, sod.der, DG11 …"""
+    from ekyc.icao import lds
+
+    for candidate in (path.name, path.stem):
+        try:
+            return lds.by_name(candidate).name
+        except UnsupportedData:
+            continue
+    raise ChipFilesError(
+        "unknown_chip_file",
+        f"{path}: not a chip file name (EF.COM, EF.SOD, EF.CardAccess, DG1 … DG16,"
+        f" optionally with a suffix such as {RAW_SUFFIX})",
+    )
+
+
+def load_raw_files(paths: tuple[Path, ...]) -> dict[str, tuple[Path, bytes]]:
+    """Chip files by name from folders (every <name>.bin in them) and single files."""
+    from ekyc.icao.lds import MAX_FILE_BYTES
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() == RAW_SUFFIX
+            )
+            if not inside:
+                raise ChipFilesError("no_chip_files", f"{path}: no *{RAW_SUFFIX} chip files in it")
+            found += inside
+        else:
+            found.append(path)
+    out: dict[str, tuple[Path, bytes]] = {}
+    for path in found:
+        name = _file_name(path)
+        if name in out:
+            raise ChipFilesError(
+                "duplicate_chip_file", f"{name} given twice: {out[name][0]} and {path}"
+            )
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES[name]:
+                raise ChipFilesError(
+                    "chip_file_too_large",
+                    f"{path}: {size} bytes, more than {MAX_FILE_BYTES[name]} for {name}",
+                )
+            out[name] = (path, path.read_bytes())
+        except OSError as e:
+            raise ChipFilesError("chip_file_unreadable", f"{path}: {e.strerror}") from e
+    return out
 
 
 @click.group()
@@ -49,13 +126,7 @@ def _access_key(can: str | None, mrz: str | None, id_number: str | None) -> Acce
 @click.option("--id", "id_number", help="12-digit ID number (its last 6 digits are the CAN)")
 @click.option("--reader", help="PC/SC reader name or part of it (default: the first)")
 @click.option("--wait", type=float, help="seconds to wait for the card")
-@click.option(
-    "--trust",
-    "trust",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="CSCA trust store: PEM folder, certificate or master list (repeatable)",
-)
+@_TRUST_OPTION
 @click.option("--portrait", type=click.Path(path_type=Path), help="write the DG2 portrait here")
 @click.option("--raw-out", type=click.Path(path_type=Path), help="save the raw chip files here")
 def chip_read(
@@ -94,9 +165,7 @@ def chip_read(
     except (ReaderError, EkycError) as e:
         fail(e)
     if raw_out is not None:
-        raw_out.mkdir(parents=True, exist_ok=True)
-        for name, data in result.files.items():
-            (raw_out / f"{name}.bin").write_bytes(data)
+        write_raw_files(raw_out, result.files)
     out = verification.to_dict()
     if portrait is not None and verification.portrait is not None:
         face = verification.portrait.portrait
@@ -114,6 +183,56 @@ def chip_read(
         "apdus": stats.apdus,
         "bytes_received": stats.bytes_received,
     }
+    emit(out)
+    sys.exit(0 if verification.verdict.value == "valid" else 3)
+
+
+def _when(at: str | None) -> dt.datetime:
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError as e:
+        raise click.BadParameter(f"{e} (ISO 8601, e.g. 2025-06-01T12:00:00+07:00)") from e
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+@chip.command("verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_TRUST_OPTION
+@click.option(
+    "--require-aa",
+    is_flag=True,
+    help="fail a chip offering Active Authentication: stored files carry no AA answer",
+)
+@click.option("--at", help="check certificate validity at this ISO 8601 time (default: now)")
+def chip_verify(
+    paths: tuple[Path, ...], trust: tuple[Path, ...], require_aa: bool, at: str | None
+) -> None:
+    """Re-verify stored raw chip files offline and print the same JSON as `chip read`.
+
+    PATHS: a folder written by `chip read --raw-out` (every <name>.bin in it) and/or
+    single files named after the chip file they hold (EF.SOD.bin, SOD, DG11.bin …).
+    Every DG 1–16 is hash-checked against EF.SOD. Active Authentication cannot be
+    re-run on stored files: it is reported `not_performed` and fails only with
+    --require-aa.
+
+    Exit status: 0 valid, 3 not valid, 2 error.
+    """
+    from ekyc.cccd.chip import verify_chip
+    from ekyc.icao.trust_store import TrustStore
+
+    when = _when(at)
+    try:
+        loaded = load_raw_files(paths)
+        store = TrustStore.load(*(trust or Settings().trust_store))
+        files = {name: data for name, (_, data) in loaded.items()}
+        verification = verify_chip(files, store, when, require_aa=require_aa)
+    except EkycError as e:
+        fail(e)
+    out = verification.to_dict()
+    out["files"] = {name: str(path) for name, (path, _) in sorted(loaded.items())}
+    out["verified_at"] = when.isoformat()
     emit(out)
     sys.exit(0 if verification.verdict.value == "valid" else 3)
 

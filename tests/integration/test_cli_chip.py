@@ -100,3 +100,22 @@ def test_wrong_can_exits_2_with_a_stable_code(pcscd, tmp_path) -> None:  # type:
         stop(proc)
     assert code == 2
     assert out["error"]["code"] == "access_denied"
+
+
+def test_raw_out_folder_is_verified_again_by_chip_verify(pcscd, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc, card = emulate(tmp_path, "--seed", "6")
+    try:
+        code, read_out = read(tmp_path, "--can", card["can"], "--raw-out", str(tmp_path / "raw"))
+    finally:
+        stop(proc)
+    assert code == 0, read_out
+    verify = [*EKYC, "chip", "verify", str(tmp_path / "raw"), "--trust", str(tmp_path / "csca")]
+    done = subprocess.run(verify, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = json.loads(done.stdout)
+    assert out["verdict"] == "valid"
+    assert out["active_authentication"]["status"] == "not_performed"  # stored files: no AA
+    assert out["mrz"] == read_out["mrz"] and out["dg13"] == read_out["dg13"]
+    assert set(out["files"]) >= {"EF.COM", "EF.SOD", "EF.CardAccess", "DG1", "DG2", "DG13"}
+    strict = subprocess.run([*verify, "--require-aa"], capture_output=True, text=True, timeout=60)
+    assert strict.returncode == 3
