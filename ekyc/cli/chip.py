@@ -128,7 +128,11 @@ def _access_key(can: str | None, mrz: str | None, id_number: str | None) -> Acce
 @click.option("--wait", type=float, help="seconds to wait for the card")
 @_TRUST_OPTION
 @click.option("--portrait", type=click.Path(path_type=Path), help="write the DG2 portrait here")
-@click.option("--raw-out", type=click.Path(path_type=Path), help="save the raw chip files here")
+@click.option(
+    "--raw-out",
+    type=click.Path(path_type=Path),
+    help="save the raw chip files here as <name>.bin (`ekyc chip verify` reads them back)",
+)
 def chip_read(
     can: str | None,
     mrz: str | None,
