@@ -225,9 +225,9 @@ def verify_chip(
     reasons += list(errors.values())
     if active is not None and active.performed and not active.ok:
         reasons.append(Reason(active.code, active.message))
-    aa_missing = active is not None and not active.performed and require_aa
-    if aa_missing:
-        assert active is not None
+    aa_missing = False
+    if active is not None and not active.performed and require_aa:
+        aa_missing = True
         reasons.append(Reason("aa_missing", f"{active.message}, and this check requires AA"))
 
     verdict = _verdict(passive, active, mrz, consistency, errors, aa_missing)
