@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ekyc.document.errors import UnknownCard
 from ekyc.errors import EkycError, MalformedData
 
 # raised by the chip challenge store; re-exported here beside the codes they map to
@@ -193,6 +194,8 @@ async def _ekyc_error(request: Request, exc: Exception) -> JSONResponse:
         return problem(request, status, exc.code, "quote the request id when reporting it")
     if status >= 500:
         log.warning("request %s: %s: %s", _rid(request), exc.code, exc)
+    if isinstance(exc, UnknownCard):  # how it fell short: no_printed_text, other_document …
+        return problem(request, status, exc.code, str(exc), reason=exc.reason)
     return problem(request, status, exc.code, str(exc) or None)
 
 

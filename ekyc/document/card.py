@@ -36,7 +36,7 @@ MIN_IMAGE_SIDE = 200
 MAX_IMAGE_SIDE = 10_000
 MIN_CARD_LONG_SIDE = 300  # px in the photo; below this the fields are unreadable
 _WORK_SIDE = 960
-_ASPECT_RANGE = (1.4, 1.9)  # 1.585 with perspective slack; a 3:4 portrait stays out
+ASPECT_RANGE = (1.4, 1.9)  # 1.585 with perspective slack; a 3:4 portrait stays out
 _MIN_AREA_FRACTION = 0.08  # FPT.AI asks for a card of at least 1/4 of the frame
 _BLANK_STD = 4.0  # grey-level spread of an empty page or a lens cap: nothing printed
 _SECOND_CARD_FRACTION = 0.35  # a second quad this large (vs the first) is a second card
@@ -155,7 +155,7 @@ def _candidates(mask: np.ndarray, min_area: float) -> list[_Candidate]:
         # a card fills its quad; a blob of text and pictures that happens to fit one does not
         if area <= 0 or cv2.contourArea(c) / area < 0.9 or not _card_like(quad):
             continue
-        if area >= min_area and _ASPECT_RANGE[0] <= _quad_aspect(quad) <= _ASPECT_RANGE[1]:
+        if area >= min_area and ASPECT_RANGE[0] <= _quad_aspect(quad) <= ASPECT_RANGE[1]:
             found.append(_Candidate(quad, area))
     return found
 
@@ -224,7 +224,7 @@ def find_card(image_bgr: np.ndarray) -> np.ndarray:
     if not cards:
         printed = locate_by_print(image)
         whole = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
-        cropped = _ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= _ASPECT_RANGE[1]
+        cropped = ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= ASPECT_RANGE[1]
         if printed is not None and not (cropped and _near(printed, whole)):
             return _checked(printed)
         if cropped:
@@ -519,7 +519,7 @@ def classify_found(image_bgr: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray,
     except UnknownCard as first:
         h, w = image_bgr.shape[:2]  # already checked by find_card
         others = [locate_by_print(image_bgr)]
-        if _ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= _ASPECT_RANGE[1]:
+        if ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= ASPECT_RANGE[1]:
             whole = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32)
             others.append(order_card_quad(whole))
         for other in others:

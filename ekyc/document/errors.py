@@ -46,6 +46,12 @@ class SeveralCards(DocumentError):
 
 
 class UnknownCard(DocumentError):
-    """The rectified card matches no known model and side."""
+    """The card matches no known model and side; ``reason`` says how it fell short:
+    ``no_printed_text`` (nothing card-like was read), ``other_document`` (another document,
+    named in the detail) or ``no_layout`` (no model and side fits what was read)."""
 
     code = "unknown_card"
+
+    def __init__(self, detail: str, reason: str = "no_layout") -> None:
+        self.reason = reason
+        super().__init__(detail)

@@ -19,11 +19,28 @@ from typing import Protocol
 import cv2
 import numpy as np
 import zxingcpp
+from rapidfuzz import fuzz
 
 from ekyc.cccd.id_number import PROVINCES
-from ekyc.cccd.layouts import LAYOUTS, Box, CardLayout
+from ekyc.cccd.layouts import LAYOUTS, Box, CardLayout, FieldLayout
 from ekyc.cccd.qr import MalformedQr, QrPayload, parse_qr_payload
-from ekyc.document.card import classify_found, find_card
+from ekyc.document.card import (
+    ASPECT_RANGE,
+    MIN_CARD_LONG_SIDE,
+    CardClass,
+    classify_found,
+    find_card,
+    order_card_quad,
+    rectify,
+)
+from ekyc.document.errors import ImageTooSmall, NoCard, UnknownCard
+from ekyc.document.printed import (
+    as_lines,
+    classify_printed,
+    mrz_lines,
+    read_printed,
+    split_at_gaps,
+)
 from ekyc.errors import MalformedData, UnsupportedData
 from ekyc.icao.mrz import Mrz, parse_mrz
 
@@ -58,10 +75,16 @@ class _TextBox(Protocol):  # read-only, as models.ocr.base.TextBox (a frozen dat
     def confidence(self) -> float: ...
 
 
+class _LineBox(_TextBox, Protocol):
+    @property
+    def quad(self) -> np.ndarray: ...
+
+
 class OcrLike(Protocol):
     """The part of ``models.ocr.base.OcrEngine`` field reading needs."""
 
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> Sequence[_TextBox]: ...
+    def read(self, image_bgr: np.ndarray) -> Sequence[_LineBox]: ...
 
 
 class _Detector(Protocol):
@@ -88,6 +111,7 @@ class CardReading:
     raw: dict[str, str] = field(default_factory=dict)  # the OCR text before normalising
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    method: str = "layout"  # "layout": the layout's boxes; "printed": found by labels
 
 
 def repair_mrz_line(text: str, line: int) -> str:
@@ -181,16 +205,22 @@ def _province(name: str) -> str:
     """The gazetteer spelling of a province the OCR read with a wrong or missing mark."""
     if not _PROVINCE_KEYS:
         for p in PROVINCES.values():
-            _PROVINCE_KEYS.setdefault(_fold(p), p)
-            _PROVINCE_KEYS.setdefault(_fold(p.removeprefix("TP. ").removeprefix("Thành phố ")), p)
-    return _PROVINCE_KEYS.get(_fold(name).strip(), name)
+            _PROVINCE_KEYS.setdefault(_province_key(p), p)
+            _PROVINCE_KEYS.setdefault(
+                _province_key(p.removeprefix("TP. ").removeprefix("Thành phố ")), p
+            )
+    return _PROVINCE_KEYS.get(_province_key(name), name)
+
+
+def _province_key(name: str) -> str:
+    return "".join(c for c in _fold(name) if c.isalnum())
 
 
 def clean_text(text: str) -> str:
     """NFC, single spaces, no junk at the ends, one space after commas."""
     s = unicodedata.normalize("NFC", text)
     s = " ".join(s.split()).strip(_EDGE_JUNK)
-    s = re.sub(r"\s*,\s*", ", ", s)
+    s = re.sub(r"(?<!\d)\s*,\s*|\s*,\s*(?!\d)", ", ", s)  # a decimal comma (1,5cm) stays
     return s
 
 
@@ -201,10 +231,36 @@ def _date_value(text: str) -> str:
     return f"{int(m.group(1)):02d}/{int(m.group(2)):02d}/{m.group(3)}"
 
 
+# the words that open an address part (the administrative unit): marks restored from here
+_UNITS = {_fold(w): w for w in ("Tổ", "Thôn", "Xóm", "Ấp", "Xã", "Phường", "Quận", "Huyện", "Số")}
+
+
+def _unit(part: str) -> str:
+    word, _, rest = part.partition(" ")
+    unit = _UNITS.get(_fold(word))
+    # "Tổ"/"Số" only before a number: "Tô Hiến Thành" is a street
+    if unit is None or not rest or (unit in ("Tổ", "Số") and not rest[:1].isdigit()):
+        return part
+    return f"{unit} {rest}"
+
+
 def _address(text: str) -> str:
-    parts = clean_text(text).split(", ")
-    parts[-1] = _province(parts[-1])
-    return ", ".join(parts)
+    """The address with its province in the gazetteer's spelling and each part's unit word
+    in its spelling (Tố → Tổ); a province the OCR ran into the district (its comma lost) is
+    split off again."""
+    parts = [_unit(p) for p in clean_text(text).split(", ")]
+    province = _province(parts[-1])
+    if province == parts[-1] and province not in _PROVINCE_KEYS.values():
+        words = parts[-1].split(" ")
+        for k in range(1, min(len(words), 5)):
+            tail = _province(" ".join(words[-k:]))
+            head = _province_key(words[-k - 1]) if k < len(words) else ""
+            if tail in _PROVINCE_KEYS.values() and head not in ("tp", "tinh", "thanhpho", "pho"):
+                parts[-1:] = [" ".join(words[:-k]), tail]
+                break
+    else:
+        parts[-1] = province
+    return ", ".join(p for p in parts if p)
 
 
 def _sex(text: str) -> str:
@@ -247,7 +303,9 @@ def _features(text: str) -> str:
             return known.upper()
         return known.capitalize() if word[0].isupper() else known
 
-    return " ".join(fix(w) for w in clean_text(text).split(" "))
+    # "cm" is the only unit printed there; OCR reads it "ơm", "crn" …
+    text = re.sub(r"(\d)\s*(?:cm|ơm|om|crn|cn|em)\b", r"\1cm", clean_text(text))
+    return " ".join(fix(w) for w in text.split(" "))
 
 
 _NORMALISERS: dict[str, Callable[[str], str]] = {
@@ -289,37 +347,78 @@ def _ms(t0: float) -> float:
 def read_card(
     image_bgr: np.ndarray, ocr: OcrLike, *, use_detector: bool = False, qr: bool = True
 ) -> CardReading:
-    """Find, rectify and classify the card, then read its fields, MRZ and QR.
+    """Find and rectify the card, then read its fields, MRZ and QR.
 
-    Values are read from the layout's value boxes only (trimmed to their ink), never the
-    labels; ``use_detector`` asks the engine's text detector for the lines instead.
-    Raises the ``card`` errors (NoCard, SeveralCards, ImageTooSmall, UnknownCard …).
+    A card that fits one of the known layouts, confirmed by its printed labels where the
+    layout puts them and by plausible values, is read from the layout's value boxes (trimmed
+    to their ink; ``use_detector`` asks the engine's text detector for the lines instead).
+    Any other card is read by what is printed (``ekyc.document.printed``): every line
+    recognised, the model and side from its title and labels, each value found next to or
+    under its label. Raises the ``card`` errors (NoCard, SeveralCards, ImageTooSmall …) and
+    UnknownCard (with its ``reason``) when neither way finds a citizen card.
     """
     timings: dict[str, float] = {}
     start = t0 = time.perf_counter()
-    quad = find_card(image_bgr)
+    try:
+        quad = find_card(image_bgr)
+    except (NoCard, ImageTooSmall):
+        # a crop of the card itself, its pale edge lost on white: read it whole
+        whole = _whole_card(image_bgr)
+        if whole is None:
+            raise
+        quad = whole
     timings["find"] = _ms(t0)
     t0 = time.perf_counter()
-    quad, kind = classify_found(image_bgr, quad)
+    try:
+        found, kind = classify_found(image_bgr, quad)
+    except UnknownCard:
+        kind = None
     timings["rectify"] = _ms(t0)
+    if kind is not None:
+        reading = _read_by_layout(image_bgr, found, kind, ocr, use_detector, qr, timings)
+        if reading is not None:
+            timings["total"] = _ms(start)
+            return reading
+    reading = _read_by_print(image_bgr, quad if kind is None else found, kind, ocr, qr, timings)
+    timings["total"] = _ms(start)
+    return reading
+
+
+def _read_by_layout(
+    image_bgr: np.ndarray,
+    quad: np.ndarray,
+    kind: CardClass,
+    ocr: OcrLike,
+    use_detector: bool,
+    qr: bool,
+    timings: dict[str, float],
+) -> CardReading | None:
+    """The reading from the layout's boxes, or None when the card's labels are not where the
+    layout puts them or a value is implausible (then the card is read by its print)."""
     layout = LAYOUTS[(kind.model, kind.side)]
     image = kind.image
     t0 = time.perf_counter()
     boxes = [(f.name, box) for f in layout.fields for box in f.lines]
     mrz_boxes = list(layout.mrz or ())
+    label_boxes = [label_box(f) for f in layout.fields]
     detector = getattr(ocr, "detector", None) if use_detector else None
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if detector is not None:
         spans = _detected_spans(detector, image, [b for _, b in boxes] + mrz_boxes)
         timings["detect"] = _ms(t0)
     else:
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         spans = [ink_span(grey, b) for _, b in boxes] + [ink_span(grey, b) for b in mrz_boxes]
         timings["locate"] = _ms(t0)
+    spans += [ink_span(grey, b) for b in label_boxes]
     t0 = time.perf_counter()
     wanted = [i for i, s in enumerate(spans) if s is not None]
     read = ocr.read_lines(image, [_box_quad(spans[i]) for i in wanted])  # type: ignore[arg-type]
     by_index = dict(zip(wanted, read, strict=True))
     timings["recognise"] = _ms(t0)
+    first_label = len(boxes) + len(mrz_boxes)
+    labels_read = [by_index.get(first_label + i) for i in range(len(label_boxes))]
+    if not labels_confirmed(layout, [tb.text if tb is not None else "" for tb in labels_read]):
+        return None
     texts: dict[str, list[str]] = {}
     conf: dict[str, list[float]] = {}
     for i, (name, _) in enumerate(boxes):
@@ -329,19 +428,148 @@ def read_card(
             conf.setdefault(name, []).append(tb.confidence)
     raw = {k: " ".join(v) for k, v in texts.items()}
     fields = {k: normalise_field(k, v) for k, v in raw.items()}
-    confidence = {k: min(v) for k, v in conf.items()}
-    mrz_text = mrz = mrz_error = None
+    if set(fields) != set(layout.field_names) or not all(
+        plausible(k, v) for k, v in fields.items()
+    ):
+        return None
+    mrz_text = None
     if mrz_boxes:
         lines = [by_index.get(len(boxes) + i) for i in range(len(mrz_boxes))]
         mrz_text = "\n".join(
             repair_mrz_line(tb.text if tb is not None else "", i) for i, tb in enumerate(lines)
         )
-        mrz, mrz_error = _parse_mrz(mrz_text)
-    qr_text = qr_payload = qr_error = None
-    if qr and layout.qr is not None:
-        t0 = time.perf_counter()
-        qr_text = _decode_qr_region(image, layout) or decode_qr(image_bgr)
-        timings["qr"] = _ms(t0)
+    return _finish(
+        image_bgr,
+        image,
+        quad,
+        kind.model,
+        kind.side,
+        kind.upside_down,
+        raw,
+        fields,
+        {k: min(v) for k, v in conf.items()},
+        mrz_text,
+        _decode_qr_region(image, layout) if qr and layout.qr is not None else None,
+        qr and layout.qr is not None,
+        "layout",
+        timings,
+    )
+
+
+def _read_by_print(
+    image_bgr: np.ndarray,
+    quad: np.ndarray,
+    kind: CardClass | None,
+    ocr: OcrLike,
+    qr: bool,
+    timings: dict[str, float],
+) -> CardReading:
+    """The reading from every printed line (model, side and fields found by their labels)."""
+    upright = rectify(image_bgr, _outline(image_bgr, quad))
+    turned = cv2.rotate(upright, cv2.ROTATE_180)
+    tries = [(upright, False), (turned, True)]
+    if kind is not None and kind.upside_down:  # the layout's orientation: the best first guess
+        tries.reverse()
+    first: UnknownCard | None = None
+    t0 = time.perf_counter()
+    for image, upside_down in tries:
+        lines = as_lines(_read_all(ocr, image))
+        try:
+            model, side = classify_printed(lines)
+        except UnknownCard as e:
+            first = first or e
+            continue
+        timings["read_all"] = _ms(t0)
+
+        def reread(boxes: list[Box], image: np.ndarray = image) -> list[tuple[str, float]]:
+            return [
+                (tb.text, tb.confidence)
+                for tb in ocr.read_lines(image, [_box_quad(b) for b in boxes])
+            ]
+
+        values = read_printed(lines, model, side, reread)
+        raw = {k: v for k, (v, _) in values.items()}
+        fields = {k: normalise_field(k, v) for k, v in raw.items()}
+        mrz = mrz_lines(lines)
+        mrz_text = (
+            "\n".join(repair_mrz_line(mrz[i] if i < len(mrz) else "", i) for i in range(3))
+            if mrz
+            else None
+        )
+        wants_qr = qr and (model, side) in {("cccd2021", "front"), ("cancuoc2024", "back")}
+        return _finish(
+            image_bgr,
+            image,
+            quad,
+            model,
+            side,
+            upside_down,
+            raw,
+            fields,
+            {k: c for k, (_, c) in values.items()},
+            mrz_text,
+            (decode_qr(image) or decode_qr(image_bgr)) if wants_qr else None,
+            wants_qr,
+            "printed",
+            timings,
+        )
+    assert first is not None
+    raise first
+
+
+def _read_all(ocr: OcrLike, image: np.ndarray) -> Sequence[_LineBox]:
+    """Every printed line, lines the detector joined across a column gap cut apart."""
+    detector = getattr(ocr, "detector", None)
+    if detector is None:
+        return ocr.read(image)
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    quads = [piece for q in detector.detect(image) for piece in split_at_gaps(grey, q)]
+    return ocr.read_lines(image, quads)  # type: ignore[return-value]
+
+
+def _whole_card(image_bgr: np.ndarray) -> np.ndarray | None:
+    """The whole image's corners when the image is itself card-shaped, big enough and
+    printed on (a blank page stays NoCard)."""
+    h, w = image_bgr.shape[:2]
+    if (
+        not ASPECT_RANGE[0] <= max(h, w) / min(h, w) <= ASPECT_RANGE[1]
+        or max(h, w) < MIN_CARD_LONG_SIDE
+        or float(np.std(image_bgr)) < 8.0
+    ):
+        return None
+    return order_card_quad(np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], np.float32))
+
+
+def _outline(image_bgr: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The card's corners to read by print: the whole image when it is itself card-shaped
+    and the outline found covers well under it (a pale card's edge lost on white)."""
+    whole = _whole_card(image_bgr)
+    h, w = image_bgr.shape[:2]
+    if whole is not None and cv2.contourArea(quad.astype(np.float32)) < 0.85 * w * h:
+        return whole
+    return quad
+
+
+def _finish(
+    image_bgr: np.ndarray,
+    image: np.ndarray,
+    quad: np.ndarray,
+    model: str,
+    side: str,
+    upside_down: bool,
+    raw: dict[str, str],
+    fields: dict[str, str],
+    confidence: dict[str, float],
+    mrz_text: str | None,
+    qr_text: str | None,
+    qr_expected: bool,
+    method: str,
+    timings: dict[str, float],
+) -> CardReading:
+    """The reading with its MRZ parsed and checked and its QR payload parsed."""
+    mrz, mrz_error = _parse_mrz(mrz_text) if mrz_text is not None else (None, None)
+    qr_payload = qr_error = None
+    if qr_expected:
         if qr_text is None:
             qr_error = "qr_not_decoded"
         else:
@@ -349,15 +577,14 @@ def read_card(
                 qr_payload = parse_qr_payload(qr_text)
             except MalformedQr as e:
                 qr_error = f"{e.code}:{e.reason}"
-    timings["total"] = _ms(start)
     return CardReading(
-        model=kind.model,
-        side=kind.side,
+        model=model,
+        side=side,
         fields=fields,
         confidence=confidence,
         quad=quad,
         image=image,
-        upside_down=kind.upside_down,
+        upside_down=upside_down,
         mrz_text=mrz_text,
         mrz=mrz,
         mrz_error=mrz_error,
@@ -366,7 +593,51 @@ def read_card(
         qr_error=qr_error,
         raw=raw,
         timings_ms=timings,
+        method=method,
     )
+
+
+def label_box(f: FieldLayout) -> Box:
+    """Where the layout prints field ``f``'s label (its width estimated from its length)."""
+    x, baseline = f.label_at
+    return (
+        x,
+        baseline - round(1.05 * f.label_size),
+        int(0.5 * f.label_size * len(f.label)),
+        round(1.4 * f.label_size),
+    )
+
+
+def labels_confirmed(layout: CardLayout, read: Sequence[str]) -> bool:
+    """Whether two thirds of the layout's labels were read where the layout puts them."""
+    hits = sum(
+        fuzz.partial_ratio(_fold_compact(f.label), _fold_compact(text)) >= 75
+        for f, text in zip(layout.fields, read, strict=True)
+        if text
+    )
+    return hits >= max(1, round(2 * len(layout.fields) / 3))
+
+
+def _fold_compact(text: str) -> str:
+    return "".join(c for c in _fold(text) if c.isalnum())
+
+
+_PLAUSIBLE: dict[str, re.Pattern[str]] = {
+    "id_number": re.compile(r"\d{12}"),
+    "date_of_birth": re.compile(r"\d{2}/\d{2}/\d{4}"),
+    "date_of_issue": re.compile(r"\d{2}/\d{2}/\d{4}"),
+    "date_of_expiry": re.compile(r"\d{2}/\d{2}/\d{4}|Không thời hạn", re.IGNORECASE),
+    "sex": re.compile(r"Nam|Nữ"),
+    "full_name": re.compile(r"[^\W\d_]+( [^\W\d_]+)+"),
+    "place_of_origin": re.compile(r".+, .+"),
+    "place_of_residence": re.compile(r".+, .+"),
+}
+
+
+def plausible(name: str, value: str) -> bool:
+    """Whether a normalised value has its field's form (a date, 12 digits, Nam/Nữ …)."""
+    pattern = _PLAUSIBLE.get(name)
+    return bool(value) and (pattern is None or pattern.fullmatch(value) is not None)
 
 
 def _parse_mrz(text: str) -> tuple[Mrz | None, str | None]:

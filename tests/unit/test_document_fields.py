@@ -11,7 +11,7 @@ import pytest
 
 from ekyc.cccd.layouts import LAYOUTS
 from ekyc.document.errors import DocumentError, ImageTooLarge, ImageTooSmall, NoCard
-from ekyc.document.fields import ink_span, normalise_field, read_card, repair_mrz_line
+from ekyc.document.fields import ink_span, label_box, normalise_field, read_card, repair_mrz_line
 from ekyc.icao.mrz import encode_vn_td1, parse_mrz
 from ekyc.synth import degrade
 from ekyc.synth.card import RenderedCard, render_card
@@ -25,7 +25,7 @@ class _Box:
 
 
 class _TruthOcr:
-    """Answers each quad with the text the renderer printed in that layout box."""
+    """Answers each quad with the text the renderer printed in that layout box (value or label)."""
 
     def __init__(self, card: RenderedCard, mrz_noise: dict[int, str] | None = None) -> None:
         self.by_box: dict[tuple[int, int], str] = {}
@@ -36,6 +36,8 @@ class _TruthOcr:
             texts = parts if any(parts) else [value] + [""] * (len(f.lines) - 1)
             for box, text in zip(f.lines, texts, strict=True):
                 self.by_box[(box[0], box[1])] = text or ""
+            x, y, _, _ = label_box(f)
+            self.by_box[(x, y)] = f.label
         if layout.mrz is not None and card.mrz is not None:
             for i, (box, line) in enumerate(zip(layout.mrz, card.mrz.split("\n"), strict=True)):
                 self.by_box[(box[0], box[1])] = (mrz_noise or {}).get(i, line)

@@ -1,0 +1,422 @@
+"""Reading a card by what is printed on it: the title and field labels found by OCR.
+
+Every text line of the rectified card is detected and recognised; the card's model and side
+follow from its title ("CĂN CƯỚC CÔNG DÂN", "CĂN CƯỚC" + "IDENTITY CARD"), its labels
+(Vietnamese only on 2016 cards, bilingual from 2021, the Căn cước's own wording) and its MRZ.
+Each field's value is the text after its label on the same line, or the line below the label
+when the label ends its line; addresses and identifying features go on over the lines under
+them until the next label. Labels are matched without diacritics, spaces or punctuation and
+with a small edit tolerance (rapidfuzz), so an OCR slip in a label ("Date ofexpiry") or a
+different print batch's wording does not lose the field.
+
+Nothing here depends on where a template puts things: positions come from the lines found.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from ekyc.document.errors import UnknownCard
+
+CardModel = str  # "cccd2016" | "cccd2021" | "cancuoc2024"
+
+
+class _TextBox(Protocol):  # read-only, as models.ocr.base.TextBox
+    @property
+    def quad(self) -> np.ndarray: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+
+
+# each field's labels, folded (no marks, no spaces, no punctuation), Vietnamese and English
+LABELS: dict[str, tuple[str, ...]] = {
+    "id_number": ("sodinhdanhcanhan", "personalidentificationnumber"),
+    "full_name": ("hochudemvatenkhaisinh", "surnamemiddlenameandgivenname", "hovaten", "fullname"),
+    "date_of_birth": ("ngaythangnamsinh", "ngaysinh", "dateofbirth"),
+    "sex": ("gioitinh",),
+    "nationality": ("quoctich", "nationality"),
+    "place_of_origin": ("noidangkykhaisinh", "placeofbirth", "quequan", "placeoforigin"),
+    "place_of_residence": ("noithuongtru", "noicutru", "placeofresidence"),
+    "date_of_expiry": ("ngaythangnamhethan", "cogiatriden", "dateofexpiry"),
+    "identifying_features": ("dacdiemnhandang", "personalidentification"),
+    "date_of_issue": ("ngaythangnamcap", "dateofissue", "ngaythangnam", "datemonthyear"),
+}
+# short English labels only count right after their Vietnamese one ("Giới tính / Sex")
+_TRAILING = {"sex": "sex", "id_number": "no"}
+FRONT = ("id_number", "full_name", "date_of_birth", "sex", "nationality")
+BACK = ("identifying_features", "date_of_issue")
+_WRAPS = {"place_of_origin", "place_of_residence", "identifying_features"}
+_FIELDS_BY_KIND: dict[tuple[CardModel, str], tuple[str, ...]] = {
+    ("cccd2016", "front"): (*FRONT, "place_of_origin", "place_of_residence", "date_of_expiry"),
+    ("cccd2021", "front"): (*FRONT, "place_of_origin", "place_of_residence", "date_of_expiry"),
+    ("cccd2016", "back"): BACK,
+    ("cccd2021", "back"): BACK,
+    ("cancuoc2024", "front"): FRONT,
+    ("cancuoc2024", "back"): (
+        "place_of_residence",
+        "place_of_origin",
+        "date_of_issue",
+        "date_of_expiry",
+    ),
+}
+# documents that are not a citizen card: named so the caller hears what it sent
+_OTHER_DOCUMENTS = {
+    "chungminhnhandan": "a CMND (the 9-digit identity card before 2016)",
+    "hochieu": "a passport",
+    "passport": "a passport",
+    "giaypheplaixe": "a driving licence",
+}
+_MIN_SCORE = 85.0
+VERTICAL_PAD = 0.06  # of a detected line's height, above and below
+_ID = re.compile(r"(?<!\d)\d{12}(?!\d)")
+
+
+def fold(text: str) -> str:
+    """Lower case, no diacritics (đ → d)."""
+    s = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+def _compact(text: str) -> tuple[str, list[int]]:
+    """The folded letters and digits of ``text`` and, for each, its index in ``text``."""
+    chars, index = [], []
+    for i, ch in enumerate(text):
+        f = fold(ch)
+        for c in f:
+            if c.isalnum():
+                chars.append(c)
+                index.append(i)
+    return "".join(chars), index
+
+
+@dataclass(frozen=True)
+class Line:
+    """One recognised line: its text, box (x0, y0, x1, y1) and confidence."""
+
+    text: str
+    box: tuple[float, float, float, float]
+    confidence: float
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    def x_at(self, index: int) -> float:
+        """The x of character ``index``, assuming evenly wide characters."""
+        x0, _, x1, _ = self.box
+        return x0 + (x1 - x0) * index / max(len(self.text), 1)
+
+
+@dataclass(frozen=True)
+class _Label:
+    field: str
+    line: int
+    start: int  # character span of the label in the line's text
+    end: int
+
+
+def as_lines(boxes: Sequence[_TextBox]) -> list[Line]:
+    out = []
+    for b in boxes:
+        q = np.asarray(b.quad, np.float32)
+        text = " ".join(b.text.split())
+        if text:
+            out.append(
+                Line(
+                    text, (q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()), b.confidence
+                )
+            )
+    return sorted(out, key=lambda ln: (ln.box[1], ln.box[0]))
+
+
+def split_at_gaps(grey: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
+    """A detected line trimmed to its ink and cut where the ink pauses for over 1.2 line
+    heights: a text detector joins a label in one column to a value in the next when they
+    share a baseline, and its padded box lets the recogniser invent a letter at the end."""
+    q = np.asarray(quad, np.float32).reshape(4, 2)
+    x0, y0 = (int(v) for v in np.floor(q.min(axis=0)))
+    x1, y1 = (int(v) for v in np.ceil(q.max(axis=0)))
+    x0, y0 = max(x0, 0), max(y0, 0)
+    region = grey[y0:y1, x0:x1]
+    h = y1 - y0
+    if region.size == 0 or h <= 0:
+        return [q]
+    bg = float(np.median(region))
+    ink = np.asarray(region < bg - max(35.0, 0.45 * (bg - float(np.percentile(region, 0.5)))))
+    cols: list[bool] = np.asarray(ink.any(axis=0)).tolist()
+    pieces, start, run = [], None, 0
+    for x, has_ink in enumerate([*cols, False] + [False] * int(1.2 * h + 1)):
+        if has_ink:
+            if start is None:
+                start = x
+            run, end = 0, x + 1
+        elif start is not None:
+            run += 1
+            if run > 1.2 * h:
+                pieces.append((start, end))
+                start = None
+    if not pieces:
+        return [q]
+    pad = max(2, h // 8)
+    # stacked marks (Ặ, Ỗ) stand above the detector's box: a taller crop keeps them
+    top, bottom = max(y0 - VERTICAL_PAD * h, 0), min(y1 + VERTICAL_PAD * h, grey.shape[0] - 1)
+    return [
+        np.array(
+            [
+                [x0 + a - pad, top],
+                [x0 + b + pad, top],
+                [x0 + b + pad, bottom],
+                [x0 + a - pad, bottom],
+            ],
+            np.float32,
+        )
+        for a, b in pieces
+    ]
+
+
+def _find_labels(lines: list[Line], fields: Sequence[str]) -> list[_Label]:
+    """Every label of ``fields`` in the lines, longest wordings first, spans not overlapping."""
+    keys = sorted(
+        ((key, name) for name in fields for key in LABELS[name]), key=lambda kv: -len(kv[0])
+    )
+    found: list[_Label] = []
+    for li, line in enumerate(lines):
+        compact, index = _compact(line.text)
+        taken = np.zeros(len(compact), bool)
+        for key, name in keys:
+            if len(key) > len(compact) + 2:
+                continue
+            hit = fuzz.partial_ratio_alignment(key, compact, score_cutoff=_MIN_SCORE)
+            if hit is None or hit.dest_end - hit.dest_start < 0.8 * len(key):
+                continue
+            s, e = hit.dest_start, hit.dest_end
+            if taken[s:e].any():
+                continue
+            taken[s:e] = True
+            found.append(_Label(name, li, index[s], index[e - 1] + 1))
+        # an English wording right after the Vietnamese one belongs to the same label
+        merged: dict[str, _Label] = {}
+        for lab in sorted((f for f in found if f.line == li), key=lambda f: f.start):
+            prev = merged.get(lab.field)
+            if prev is None:
+                merged[lab.field] = lab
+            else:
+                merged[lab.field] = _Label(lab.field, li, prev.start, max(prev.end, lab.end))
+        found = [f for f in found if f.line != li] + [
+            _extend(line.text, lab) for lab in merged.values()
+        ]
+    return sorted(found, key=lambda f: (f.line, f.start))
+
+
+def _extend(text: str, lab: _Label) -> _Label:
+    """The label's span over what trails it: "/ Sex", "/ No.", a colon."""
+    rest = text[lab.end :]
+    short = _TRAILING.get(lab.field)
+    pattern = rf"\s*/?\s*(?:{short}\b\.?)?\s*[:.]?" if short else r"\s*[:.]?"
+    m = re.match(pattern, rest, flags=re.IGNORECASE)
+    return _Label(lab.field, lab.line, lab.start, lab.end + (m.end() if m else 0))
+
+
+def _is_mrz(text: str) -> bool:
+    return "<<" in text and len(text.replace(" ", "")) >= 20
+
+
+def classify_printed(lines: list[Line]) -> tuple[CardModel, str]:
+    """The card's model and side from its title, labels and MRZ.
+
+    Raises UnknownCard with ``reason`` ``no_printed_text`` (nothing card-like was read),
+    ``other_document`` (another document, named) or ``no_layout`` (a title without the
+    labels of any side).
+    """
+    compact = "".join(_compact(ln.text)[0] for ln in lines)
+    for key, what in _OTHER_DOCUMENTS.items():
+        if key in compact and "cancuoc" not in compact:
+            raise UnknownCard(f"this is {what}, not a citizen card", reason="other_document")
+    labels = {lab.field for lab in _find_labels(lines, tuple(LABELS))}
+    mrz = any(_is_mrz(ln.text) for ln in lines)
+    if not labels and not mrz:
+        if not lines:
+            raise UnknownCard("no printed text was read on the card", reason="no_printed_text")
+        raise UnknownCard("no card title or field label was read", reason="no_printed_text")
+    bilingual = any(k in compact for k in ("fullname", "dateofbirth", "datemonthyear"))
+    bilingual = bilingual or "personalidentification" in compact or "placeofresidence" in compact
+    new_wording = any(
+        k in compact
+        for k in ("sodinhdanh", "hochudem", "noicutru", "noidangkykhaisinh", "hethan", "namcap")
+    )
+    congdan = "congdan" in compact
+    if "identitycard" in compact or (new_wording and not congdan):
+        model: CardModel = "cancuoc2024"
+    elif bilingual or mrz:
+        model = "cccd2021"
+    else:
+        model = "cccd2016"
+    if model == "cancuoc2024":
+        side = "back" if mrz or labels & {"place_of_residence", "date_of_issue"} else "front"
+    else:
+        side = "back" if mrz or labels & set(BACK) else "front"
+    if not labels & set(_FIELDS_BY_KIND[(model, side)]) and not mrz:
+        raise UnknownCard(f"a {model} title without the labels of a side", reason="no_layout")
+    return model, side
+
+
+#: re-reads boxes (x, y, w, h) of the card image: [(text, confidence)] in the same order
+Reread = Callable[[list[tuple[int, int, int, int]]], list[tuple[str, float]]]
+
+
+def read_printed(
+    lines: list[Line],
+    model: CardModel,
+    side: str,
+    reread: Reread | None = None,
+) -> dict[str, tuple[str, float]]:
+    """Each field's raw value and the lowest confidence of the lines it came from.
+
+    With ``reread``, a value that shares its line with its label is read again from a
+    shorter crop: a recogniser reading a long label-and-value line drops characters a
+    short crop keeps."""
+    names = _FIELDS_BY_KIND[(model, side)]
+    labels = _find_labels(lines, names)
+    labelled = {lab.line for lab in labels}
+    consumed: set[int] = set()  # lines taken as a value already
+    parts: dict[str, list[tuple[str, float]]] = {}
+    crops: list[tuple[str, tuple[int, int, int, int]]] = []
+    for i, lab in enumerate(labels):
+        if lab.field in parts:
+            continue
+        line = lines[lab.line]
+        nxt = labels[i + 1] if i + 1 < len(labels) and labels[i + 1].line == lab.line else None
+        value = line.text[lab.end : nxt.start if nxt else None].strip(" :;.-/|")
+        if _label_remnant(lab.field, value):
+            value = ""
+        # a label that opens its line is the value's column; one further in, its own x
+        left = line.box[0] if lab.start == 0 else line.x_at(lab.start)
+        last = lab.line
+        if value:
+            if reread is not None:
+                stop = line.x_at(nxt.start) if nxt else line.box[2]
+                crops.append((lab.field, _value_crop(line, line.x_at(lab.end), stop)))
+            found = [(value, line.confidence)]
+        else:
+            below = _below(lines, lab.line, left, labelled | consumed)
+            if below is None:
+                continue
+            found, last = [(lines[below].text, lines[below].confidence)], below
+            consumed.add(below)
+        if lab.field in _WRAPS:
+            while (more := _continuation(lines, last, left, labelled | consumed)) is not None:
+                found.append((lines[more].text, lines[more].confidence))
+                consumed.add(more)
+                last = more
+        parts[lab.field] = found
+    if crops and reread is not None:
+        for (name, _), (text, conf) in zip(crops, reread([c for _, c in crops]), strict=True):
+            again = _after_label(text, parts[name][0][0])
+            if again and not _label_remnant(name, again):
+                parts[name][0] = (again, conf)
+    out = {
+        k: (_without_label(k, " ".join(t for t, _ in v)), min(c for _, c in v))
+        for k, v in parts.items()
+    }
+    if "id_number" in names:
+        number = _id_number(lines)
+        if number is not None and not re.fullmatch(r"\d{12}", out.get("id_number", ("", 0))[0]):
+            out["id_number"] = number
+    return out
+
+
+def _value_crop(line: Line, label_end: float, stop: float) -> tuple[int, int, int, int]:
+    """A box over a value after its label, starting well inside the label.
+
+    ``label_end`` assumes evenly wide characters, but labels are printed smaller than values,
+    so the label really ends before it: the crop starts halfway there and the label's tail
+    read with it is cut off by aligning the value's first reading (``_after_label``)."""
+    x0, y0, _, y1 = line.box
+    start = x0 + 0.5 * (label_end - x0)
+    return (int(start), int(y0), int(max(stop - start, 1)), int(y1 - y0))
+
+
+def _after_label(reread: str, value: str) -> str | None:
+    """The part of ``reread`` (label tail + value) where ``value`` begins, or None."""
+    hit = fuzz.partial_ratio_alignment(value, reread, score_cutoff=70)
+    if hit is None:
+        return None
+    return reread[hit.dest_start :].strip(" :;.-/|")
+
+
+def _without_label(name: str, value: str) -> str:
+    """``value`` without a misread label wording before its colon ("Piace of birth: …")."""
+    head, colon, rest = value.partition(":")
+    if colon and rest.strip() and _label_remnant(name, head, 60):
+        return rest.strip(" :;.-/|")
+    return value
+
+
+def _label_remnant(name: str, value: str, score: float = 80) -> bool:
+    """Whether ``value`` is what is left of a label OCR misread ("Date of expin")."""
+    compact = _compact(value)[0]
+    return bool(compact) and any(
+        len(compact) <= len(key) + 3 and fuzz.partial_ratio(compact, key) >= score
+        for key in LABELS[name]
+    )
+
+
+def _below(lines: list[Line], li: int, left: float, labelled: set[int]) -> int | None:
+    """The unlabelled line right under line ``li`` that starts near ``left``."""
+    ref = lines[li]
+    best, best_gap = None, 1.8 * ref.height
+    for j, ln in enumerate(lines):
+        if j in labelled or _is_mrz(ln.text):
+            continue
+        gap = ln.box[1] - ref.box[1]
+        if 0.4 * ref.height < gap < best_gap and abs(ln.box[0] - left) < 3 * ref.height:
+            best, best_gap = j, gap
+    return best
+
+
+def _continuation(lines: list[Line], li: int, left: float, labelled: set[int]) -> int | None:
+    """The next line of a wrapped value: just under line ``li``, unlabelled, in its column."""
+    ref = lines[li]
+    for j, ln in enumerate(lines):
+        if j in labelled or _is_mrz(ln.text) or j == li:
+            continue
+        gap = ln.box[1] - ref.box[3]
+        in_column = min(left, ref.box[0]) - 2 * ref.height <= ln.box[0] < ref.box[2]
+        if (
+            -0.5 * ref.height < gap < 0.8 * ref.height
+            and in_column
+            and ln.box[1] > ref.box[1] + 0.5 * ref.height
+        ):
+            return j
+    return None
+
+
+def _id_number(lines: list[Line]) -> tuple[str, float] | None:
+    """The 12-digit personal number, wherever it is printed (not in the MRZ)."""
+    for ln in lines:
+        if _is_mrz(ln.text):
+            continue
+        digits = re.sub(r"(?<=\d)[ .](?=\d)", "", ln.text.replace("O", "0"))
+        m = _ID.search(digits)
+        if m:
+            return m.group(0), ln.confidence
+    return None
+
+
+def mrz_lines(lines: list[Line]) -> list[str]:
+    """The card's MRZ lines, top to bottom."""
+    return [ln.text.replace(" ", "") for ln in lines if _is_mrz(ln.text) or _mrz_like(ln.text)]
+
+
+def _mrz_like(text: str) -> bool:
+    s = text.replace(" ", "")
+    return len(s) >= 25 and bool(re.fullmatch(r"[A-Z0-9<]+", s)) and "<" in s
