@@ -59,12 +59,35 @@ def bench_chip(reads: int, json_out: Path | None) -> None:
 @click.option(
     "--engines", default="default,tesseract", show_default=True, help="side by side, same images"
 )
+@click.option(
+    "--generators",
+    default="own,other",
+    show_default=True,
+    help="own: the layouts the reader knows; other: an independent generator (reported apart)",
+)
+@click.option("--conditions", default="clean,phone_photo,photocopy", show_default=True)
+@click.option("--detector-modes", default="off,on", show_default=True, help="off,on or one")
 @click.option("--json-out", type=click.Path(path_type=Path), help="write the report here")
-def bench_card_ocr(cards: int, seed: int, engines: str, json_out: Path | None) -> None:
+def bench_card_ocr(
+    cards: int,
+    seed: int,
+    engines: str,
+    generators: str,
+    conditions: str,
+    detector_modes: str,
+    json_out: Path | None,
+) -> None:
     """Card OCR: field, MRZ and QR accuracy and stage timings, clean and degraded, 1 thread."""
     from benchmarks.card_ocr import print_report, run
 
-    report = run(n=cards, seed=seed, engines=tuple(engines.split(",")))
+    report = run(
+        n=cards,
+        seed=seed,
+        engines=tuple(engines.split(",")),
+        generators=tuple(generators.split(",")),
+        conditions=tuple(conditions.split(",")),
+        detector_modes=tuple(m == "on" for m in detector_modes.split(",")),
+    )
     print_report(report)
     write_report(report, json_out)
 

@@ -246,7 +246,9 @@ def classify_printed(lines: list[Line]) -> tuple[CardModel, str]:
     if not labels and not mrz:
         if not lines:
             raise UnknownCard("no printed text was read on the card", reason="no_printed_text")
-        raise UnknownCard("no card title or field label was read", reason="no_printed_text")
+        if "cancuoc" not in compact:
+            raise UnknownCard("no card title or field label was read", reason="no_printed_text")
+        raise UnknownCard("a card title without the labels of any side", reason="no_layout")
     bilingual = any(k in compact for k in ("fullname", "dateofbirth", "datemonthyear"))
     bilingual = bilingual or "personalidentification" in compact or "placeofresidence" in compact
     new_wording = any(

@@ -1,0 +1,172 @@
+"""Reading a card by its print (ekyc.document.printed): model, side and fields from labels."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ekyc.document.errors import UnknownCard
+from ekyc.document.fields import normalise_field, read_card
+from ekyc.document.printed import Line, classify_printed, read_printed, split_at_gaps
+from ekyc.synth.other_card import fonts_available, render_other_card
+
+
+def _lines(*rows: tuple[str, float, float, float]) -> list[Line]:
+    """Lines from (text, x0, y0, x1); every line 30 px high."""
+    return [Line(text, (x0, y0, x1, y0 + 30), 0.99) for text, x0, y0, x1 in rows]
+
+
+FRONT_2016 = _lines(
+    ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 240, 20, 760),
+    ("CĂN CƯỚC CÔNG DÂN", 280, 100, 720),
+    ("Số: 094176277805", 200, 170, 440),
+    ("Họ và tên:", 200, 215, 310),
+    ("ĐẶNG THANH HẰNG", 200, 250, 460),
+    ("Ngày, tháng, năm sinh: 21/06/1976", 200, 295, 600),
+    ("Giới tính: Nữ", 200, 335, 350),
+    ("Quốc tịch: Việt Nam", 545, 335, 780),
+    ("Quê quán:", 200, 375, 315),
+    ("Thôn Yến, Xã Ngọc Khải, Thị xã Yến Ngô, Tây Ninh", 200, 412, 840),
+    ("Nơi thường trú: Số 36 Lý Thường Kiệt, Phường 13, Quận 1,", 200, 452, 950),
+    ("Quảng Ninh", 200, 490, 330),
+    ("Có giá trị đến:", 20, 500, 150),
+    ("05/11/2027", 20, 535, 150),
+)
+
+
+def test_2016_front_read_by_labels() -> None:
+    assert classify_printed(FRONT_2016) == ("cccd2016", "front")
+    values = {
+        k: normalise_field(k, v)
+        for k, (v, _) in read_printed(FRONT_2016, "cccd2016", "front").items()
+    }
+    assert values == {
+        "id_number": "094176277805",
+        "full_name": "ĐẶNG THANH HẰNG",
+        "date_of_birth": "21/06/1976",
+        "sex": "Nữ",
+        "nationality": "Việt Nam",
+        "place_of_origin": "Thôn Yến, Xã Ngọc Khải, Thị xã Yến Ngô, Tây Ninh",
+        "place_of_residence": "Số 36 Lý Thường Kiệt, Phường 13, Quận 1, Quảng Ninh",
+        "date_of_expiry": "05/11/2027",
+    }
+
+
+def test_two_labels_on_one_detected_line_split() -> None:
+    lines = _lines(
+        ("CĂN CƯỚC CÔNG DÂN", 300, 100, 800),
+        ("Quê quán / Place of origin: Phường Vĩnh Ninh, TP. Huế,", 267, 380, 860),
+        ("Thừa Thiên Huế", 274, 421, 466),
+        (
+            "Có giá trị đến /Date ofexpiry: Nơi thường trú / Place of residence: Phường Hải Châu",
+            34,
+            461,
+            832,
+        ),
+        ("22/12/2038", 40, 503, 182),
+        ("Quận Hải Châu, Đà Nẵng", 274, 502, 575),
+    )
+    assert classify_printed(lines) == ("cccd2021", "front")
+    values = read_printed(lines, "cccd2021", "front")
+    assert values["date_of_expiry"][0] == "22/12/2038"
+    assert values["place_of_residence"][0] == "Phường Hải Châu Quận Hải Châu, Đà Nẵng"
+    assert values["place_of_origin"][0] == "Phường Vĩnh Ninh, TP. Huế, Thừa Thiên Huế"
+
+
+def test_models_and_sides_from_titles_labels_and_mrz() -> None:
+    cancuoc_front = _lines(
+        ("CĂN CƯỚC", 430, 95, 690),
+        ("IDENTITY CARD", 478, 156, 642),
+        ("Số định danh cá nhân / Personal identification number:", 269, 192, 727),
+        ("080182723985", 272, 232, 545),
+    )
+    assert classify_printed(cancuoc_front) == ("cancuoc2024", "front")
+    cancuoc_back = _lines(
+        ("Nơi cư trú / Place of residence: Phường Hải Châu, Đà Nẵng", 34, 33, 745),
+        ("IDVNM1827239853080182723985<<7", 91, 471, 923),
+    )
+    assert classify_printed(cancuoc_back) == ("cancuoc2024", "back")
+    cccd_back = _lines(
+        ("Đặc điểm nhân dạng / Personal identification:", 38, 37, 468),
+        ("Nốt ruồi C:2cm trên trước mép phải", 38, 70, 468),
+        ("IDVNM1827239853080182723985<<7", 90, 471, 925),
+    )
+    assert classify_printed(cccd_back) == ("cccd2021", "back")
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        ([], "no_printed_text"),
+        (
+            _lines(("HÓA ĐƠN BÁN HÀNG", 100, 100, 500), ("Tổng cộng 120.000đ", 100, 150, 400)),
+            "no_printed_text",
+        ),
+        (
+            _lines(("CHỨNG MINH NHÂN DÂN", 300, 100, 700), ("Số 012345678", 300, 150, 500)),
+            "other_document",
+        ),
+        (
+            _lines(
+                ("CĂN CƯỚC CÔNG DÂN", 300, 100, 700),
+            ),
+            "no_layout",
+        ),
+    ],
+)
+def test_what_is_not_a_citizen_card_says_why(lines: list[Line], reason: str) -> None:
+    with pytest.raises(UnknownCard) as e:
+        classify_printed(lines)
+    assert e.value.reason == reason and e.value.code == "unknown_card"
+
+
+def test_split_at_gaps_cuts_a_line_at_a_column_gap() -> None:
+    grey = np.full((60, 800), 255, np.uint8)
+    cv2.putText(grey, "label here", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    cv2.putText(grey, "value", (500, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    quad = np.array([[0, 10], [799, 10], [799, 50], [0, 50]], np.float32)
+    pieces = split_at_gaps(grey, quad)
+    assert len(pieces) == 2
+    assert pieces[0][1, 0] < 250 and pieces[1][0, 0] > 450
+
+
+def test_normalisers_keep_decimal_commas_units_and_provinces() -> None:
+    assert normalise_field("identifying_features", "Nốt ruồi cách 1,5ơm dưới mép trái") == (
+        "Nốt ruồi cách 1,5cm dưới mép trái"
+    )
+    assert normalise_field(
+        "place_of_origin", "Tố 14, Xã Kim Thảo, Quận Khoa Trịnh Hồ Chí Minh"
+    ) == ("Tổ 14, Xã Kim Thảo, Quận Khoa Trịnh, Hồ Chí Minh")
+    assert normalise_field("place_of_origin", "Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh") == (
+        "Phường Bến Nghé, Quận 1, TP. Hồ Chí Minh"
+    )
+    assert normalise_field("place_of_origin", "Tô Hiến Thành, Bà Rịa- Vũng Tàu") == (
+        "Tô Hiến Thành, Bà Rịa - Vũng Tàu"
+    )
+
+
+@pytest.mark.skipif(not fonts_available(), reason="Debian fonts of the other generator missing")
+def test_2016_card_from_another_generator_read_with_real_ocr() -> None:
+    from models.ocr.factory import load_ocr
+
+    card = render_other_card("cccd2016", "front", 3)
+    r = read_card(card.image_bgr, load_ocr("default"))
+    assert (r.model, r.side, r.method) == ("cccd2016", "front", "printed")
+    assert r.fields["id_number"] == card.fields["id_number"]
+    assert r.fields["date_of_birth"] == card.fields["date_of_birth"]
+    same = sum(r.fields.get(k) == v for k, v in card.fields.items())
+    assert same >= len(card.fields) - 1
+
+
+def test_blank_card_shaped_image_is_no_citizen_card() -> None:
+    from models.ocr.factory import load_ocr
+
+    image = np.full((638, 1012, 3), 235, np.uint8)
+    cv2.rectangle(image, (0, 0), (1011, 637), (90, 90, 90), 6)
+    cv2.putText(
+        image, "HELLO WORLD 2026", (200, 320), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (20, 20, 20), 4
+    )
+    with pytest.raises(UnknownCard) as e:
+        read_card(image, load_ocr("default"))
+    assert e.value.reason == "no_printed_text"
