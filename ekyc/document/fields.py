@@ -14,7 +14,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -438,21 +438,19 @@ def _read_by_layout(
         mrz_text = "\n".join(
             repair_mrz_line(tb.text if tb is not None else "", i) for i, tb in enumerate(lines)
         )
-    return _finish(
-        image_bgr,
-        image,
-        quad,
-        kind.model,
-        kind.side,
-        kind.upside_down,
-        raw,
-        fields,
-        {k: min(v) for k, v in conf.items()},
-        mrz_text,
-        _decode_qr_region(image, layout) if qr and layout.qr is not None else None,
-        qr and layout.qr is not None,
-        "layout",
-        timings,
+    wants_qr = qr and layout.qr is not None
+    return CardReading(
+        model=kind.model,
+        side=kind.side,
+        fields=fields,
+        confidence={k: min(v) for k, v in conf.items()},
+        quad=quad,
+        image=image,
+        upside_down=kind.upside_down,
+        raw=raw,
+        timings_ms=timings,
+        method="layout",
+        **_codes(mrz_text, _decode_qr_region(image, layout) if wants_qr else None, wants_qr),
     )
 
 
@@ -497,21 +495,19 @@ def _read_by_print(
             else None
         )
         wants_qr = qr and (model, side) in {("cccd2021", "front"), ("cancuoc2024", "back")}
-        return _finish(
-            image_bgr,
-            image,
-            quad,
-            model,
-            side,
-            upside_down,
-            raw,
-            fields,
-            {k: c for k, (_, c) in values.items()},
-            mrz_text,
-            (decode_qr(image) or decode_qr(image_bgr)) if wants_qr else None,
-            wants_qr,
-            "printed",
-            timings,
+        qr_text = (decode_qr(image) or decode_qr(image_bgr)) if wants_qr else None
+        return CardReading(
+            model=model,
+            side=side,
+            fields=fields,
+            confidence={k: c for k, (_, c) in values.items()},
+            quad=quad,
+            image=image,
+            upside_down=upside_down,
+            raw=raw,
+            timings_ms=timings,
+            method="printed",
+            **_codes(mrz_text, qr_text, wants_qr),
         )
     assert first is not None
     raise first
@@ -550,23 +546,8 @@ def _outline(image_bgr: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return quad
 
 
-def _finish(
-    image_bgr: np.ndarray,
-    image: np.ndarray,
-    quad: np.ndarray,
-    model: str,
-    side: str,
-    upside_down: bool,
-    raw: dict[str, str],
-    fields: dict[str, str],
-    confidence: dict[str, float],
-    mrz_text: str | None,
-    qr_text: str | None,
-    qr_expected: bool,
-    method: str,
-    timings: dict[str, float],
-) -> CardReading:
-    """The reading with its MRZ parsed and checked and its QR payload parsed."""
+def _codes(mrz_text: str | None, qr_text: str | None, qr_expected: bool) -> dict[str, Any]:
+    """The MRZ parsed and checked and the QR payload parsed, as CardReading's fields."""
     mrz, mrz_error = _parse_mrz(mrz_text) if mrz_text is not None else (None, None)
     qr_payload = qr_error = None
     if qr_expected:
@@ -577,24 +558,14 @@ def _finish(
                 qr_payload = parse_qr_payload(qr_text)
             except MalformedQr as e:
                 qr_error = f"{e.code}:{e.reason}"
-    return CardReading(
-        model=model,
-        side=side,
-        fields=fields,
-        confidence=confidence,
-        quad=quad,
-        image=image,
-        upside_down=upside_down,
-        mrz_text=mrz_text,
-        mrz=mrz,
-        mrz_error=mrz_error,
-        qr_text=qr_text,
-        qr=qr_payload,
-        qr_error=qr_error,
-        raw=raw,
-        timings_ms=timings,
-        method=method,
-    )
+    return {
+        "mrz_text": mrz_text,
+        "mrz": mrz,
+        "mrz_error": mrz_error,
+        "qr_text": qr_text,
+        "qr": qr_payload,
+        "qr_error": qr_error,
+    }
 
 
 def label_box(f: FieldLayout) -> Box:
