@@ -7,6 +7,7 @@ import json
 import logging
 from pathlib import Path
 
+import cv2
 import httpx
 import numpy as np
 import pytest
@@ -232,3 +233,17 @@ def test_an_ocr_engine_that_cannot_load_is_a_501_problem(api: Api) -> None:
         assert_problem(r, 501, "ocr_engine_unavailable")
     finally:
         api.runtime.ocr = saved
+
+
+def test_a_document_that_is_not_a_citizen_card_says_why(api: Api) -> None:
+    # a card-shaped image printed with something else: refused with the reason, no fields
+    image = np.full((638, 1012, 3), 235, np.uint8)
+    cv2.rectangle(image, (0, 0), (1011, 637), (90, 90, 90), 6)
+    cv2.putText(
+        image, "HELLO WORLD 2026", (200, 320), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (20, 20, 20), 4
+    )
+    ok, png = cv2.imencode(".png", image)
+    files = [("image", ("card.png", png.tobytes(), "image/png"))]
+    r = api.client.post("/v1/ocr/card", files=files, headers=api.h("portal"))
+    assert_problem(r, 422, "unknown_card")
+    assert r.json()["reason"] == "no_printed_text"
