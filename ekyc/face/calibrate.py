@@ -110,7 +110,13 @@ class Calibration:
             p.name: OperatingPoint(p.name, p.threshold, p.target_fmr, p.extrapolated, p.fnmr)
             for p in self.points
         }
-        return ModelThresholds(self.model_id, ops, default or self.points[0].name, self.summary())
+        resolved = [p.name for p in self.points if not p.extrapolated]
+        if default is None and not resolved:
+            raise CalibrationError(
+                f"{len(self.impostor)} impostor pairs resolve none of the target FMRs (FMR t"
+                f" needs about 3/t impostor pairs): a default decision cannot rest on them"
+            )
+        return ModelThresholds(self.model_id, ops, default or resolved[0], self.summary())
 
 
 def point_name(fmr: float) -> str:

@@ -25,9 +25,18 @@ class Embedding:
     model_id: str
 
 
+Kind = Literal["measured", "published", "extrapolated"]
+KINDS: tuple[Kind, ...] = ("measured", "published", "extrapolated")
+
+
 @dataclass(frozen=True)
 class OperatingPoint:
-    """A threshold chosen for a target false-match rate on a model's score scale."""
+    """A threshold on a model's score scale and the evidence it rests on.
+
+    ``kind``: ``measured`` (read off labelled pairs enough for what it claims),
+    ``published`` (the model publisher's figure, cited in ``source``) or ``extrapolated``
+    (beyond what its pairs resolve: kept for information, never the default decision).
+    """
 
     name: str
     threshold: float
@@ -35,6 +44,12 @@ class OperatingPoint:
     #: True when the calibration set had too few impostor pairs to resolve target_fmr
     extrapolated: bool = False
     fnmr: float | None = None
+    kind: Kind = "measured"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.extrapolated and self.kind != "extrapolated":
+            object.__setattr__(self, "kind", "extrapolated")
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ class Thresholds:
                             "target_fmr": op.target_fmr,
                             "extrapolated": op.extrapolated,
                             "fnmr": op.fnmr,
+                            "kind": op.kind,
+                            "source": op.source,
                         }
                         for name, op in m.operating_points.items()
                     },
@@ -119,13 +136,22 @@ class Thresholds:
                         target_fmr=float(o["target_fmr"]),
                         extrapolated=bool(o.get("extrapolated", False)),
                         fnmr=None if o.get("fnmr") is None else float(o["fnmr"]),
+                        kind=o.get("kind", "measured"),
+                        source=str(o.get("source", "")),
                     )
                     for name, o in m["operating_points"].items()
                 }
                 default = str(m["default_operating_point"])
                 if default not in ops:
                     raise ThresholdFileError(f"{mid}: default {default!r} is not defined")
+                if ops[default].kind == "extrapolated":
+                    raise ThresholdFileError(
+                        f"{mid}: default {default!r} is extrapolated beyond its calibration"
+                        " pairs; the default decision needs a measured or published threshold"
+                    )
                 for op in ops.values():
+                    if op.kind not in KINDS:
+                        raise ThresholdFileError(f"{mid}/{op.name}: kind must be one of {KINDS}")
                     if not math.isfinite(op.threshold) or not -1.0 <= op.threshold <= 1.0:
                         raise ThresholdFileError(f"{mid}/{op.name}: threshold out of [-1, 1]")
                 models[str(mid)] = ModelThresholds(

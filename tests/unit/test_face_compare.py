@@ -162,3 +162,29 @@ def test_default_threshold_file_records_its_calibration() -> None:
     assert op3.extrapolated and op4.extrapolated  # too few impostors to resolve either
     assert cal["impostor_scores"]["max"] < op3.threshold < op4.threshold
     assert op4.threshold < cal["genuine_scores"]["min"]
+
+
+def test_an_extrapolated_point_is_never_the_default(tmp_path: Path) -> None:
+    p = tmp_path / "t.json"
+    _table().save(p)
+    doc = json.loads(p.read_text())
+    doc["models"]["m1"]["default_operating_point"] = "fmr_1e-4"  # the extrapolated one
+    p.write_text(json.dumps(doc))
+    with pytest.raises(ThresholdFileError, match="extrapolated"):
+        Thresholds.load(p)
+    doc["models"]["m1"]["default_operating_point"] = "fmr_1e-3"
+    doc["models"]["m1"]["operating_points"]["fmr_1e-3"]["kind"] = "guessed"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(ThresholdFileError, match="kind"):
+        Thresholds.load(p)
+
+
+def test_shipped_default_rests_on_evidence_each_point_cited() -> None:
+    th = Thresholds.load()
+    entry = th.models["sface-2021dec-int8bq"]
+    default = th.get(entry.model_id)
+    assert default.kind == "measured" and default.threshold > 0.363  # above the LFW point
+    for op in entry.operating_points.values():
+        assert op.source, op.name  # every threshold says where it comes from
+    assert th.get(entry.model_id, "publisher_lfw").kind == "published"
+    assert "OpenCV Zoo" in th.get(entry.model_id, "publisher_lfw").source

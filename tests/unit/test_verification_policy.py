@@ -10,7 +10,7 @@ import pytest
 
 from ekyc.cccd.chip import verify_chip
 from ekyc.document.compare import CopyVerdict, Difference
-from ekyc.face.compare import MatchResult
+from ekyc.face.compare import MatchResult, Thresholds
 from ekyc.face.liveness import LivenessVerdict, Signal
 from ekyc.icao.trust_store import TrustStore
 from ekyc.synth.chip import SynthChip, build_chip
@@ -64,12 +64,37 @@ def _match(score: float, threshold: float = 0.37) -> MatchResult:
 def test_default_procedures(policy: Policy) -> None:
     copy = policy.procedure("cap-ban-sao")
     assert copy.required_steps == (Step.CHIP, Step.LIVENESS, Step.FACE_MATCH, Step.DOCUMENTS)
-    assert copy.face_operating_point == "fmr_1e-4"
+    assert copy.face_operating_point == "conservative"
     residence = policy.procedure("dang-ky-thuong-tru")
     assert Step.DOCUMENTS not in residence.required_steps
     with pytest.raises(UnknownProcedure) as e:
         policy.procedure("nope")
     assert e.value.code == "unknown_procedure"
+
+
+def test_shipped_face_decision_sends_the_band_above_the_published_threshold_to_a_clerk(
+    policy: Policy,
+) -> None:
+    # match at the conservative measured point; from the publisher's LFW threshold (0.363)
+    # up to it: a clerk decides; below it: no match
+    th = Thresholds.load()
+    model = next(iter(th.models))
+    conservative, published = th.get(model), th.get(model, "publisher_lfw")
+    assert conservative.kind == "measured" and published.kind == "published"
+    assert published.threshold == 0.363 < conservative.threshold
+    for code in ("cap-ban-sao", "dang-ky-thuong-tru"):
+        proc = policy.procedure(code)
+        assert th.get(model, proc.face_operating_point).kind != "extrapolated"
+        t = conservative.threshold
+
+        def outcome(score: float, t: float = t, proc: ProcedurePolicy = proc) -> Outcome:
+            decision = "match" if score >= t else "no_match"
+            m = MatchResult(score, t, "conservative", decision, model, model, False)  # type: ignore[arg-type]
+            return proc.evaluate_face_match(m).outcome
+
+        assert outcome(t + 0.01) is Outcome.PASS
+        assert outcome(0.40) is Outcome.REVIEW and outcome(published.threshold) is Outcome.REVIEW
+        assert outcome(published.threshold - 0.01) is Outcome.FAIL
 
 
 def test_client_may_add_steps_but_not_drop_them(policy: Policy) -> None:

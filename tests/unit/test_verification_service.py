@@ -210,7 +210,7 @@ def test_full_session(tmp_path: Path, face: object, portrait: bytes) -> None:
     assert claims["sid"] == sess.id and claims["procedure"] == "dang-ky-thuong-tru"
     steps = claims["steps"]
     assert steps["face_match"]["score"] == round(match.outcome.score, 4)
-    assert steps["face_match"]["operating_point"] == "fmr_1e-3"
+    assert steps["face_match"]["operating_point"] == "conservative"
     ev = steps["face_match"]["evidence_sha256"]
     import hashlib
 
