@@ -13,6 +13,7 @@ from ekyc.face.stats import (
     pairs_to_resolve,
     zero_error_upper,
 )
+from tests.support import FACES
 
 
 @pytest.mark.parametrize(
@@ -43,3 +44,16 @@ def test_rates_and_eer() -> None:
     assert fmr_at(impostor, 0.363).errors == 1 and fnmr_at(genuine, 0.363).errors == 1
     rate, threshold = eer(genuine, impostor)
     assert 0.0 < rate < 0.5 and 0.3 <= threshold <= 0.7
+
+
+@pytest.mark.skipif(not FACES.is_dir(), reason="../shared/data/faces missing")
+def test_threshold_report_on_the_development_pairs() -> None:
+    from benchmarks.face_thresholds import run
+
+    r = run([])
+    assert r["genuine_pairs"] == 13 and r["impostor_pairs"] == 53
+    assert r["smallest_fmr_bounded"] == pytest.approx(zero_error_upper(53), abs=1e-6)
+    default = next(p for p in r["points"].values() if p["default"])
+    assert default["kind"] == "measured"
+    assert default["fmr"]["errors"] == 0 and default["fnmr"]["trials"] == 13
+    assert default["fnmr"]["ci95"][1] > 0.2  # 13 genuine pairs cannot resolve FNMR
