@@ -34,6 +34,7 @@ from api.errors import (
     problem,
 )
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
+from api.pages import install_pages
 from api.routes import admin, helpers, results, sessions
 from api.runtime import Runtime, build_runtime, start_jobs, stop_jobs
 from api.schemas import (
@@ -133,6 +134,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware, rng=rng)
     for router in (sessions.router, results.router, helpers.router, admin.router):
         app.include_router(router)
+    install_pages(app)
 
     def runtime() -> Runtime | None:
         return getattr(app.state, "runtime", None)
