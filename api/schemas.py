@@ -170,6 +170,13 @@ class SessionOut(BaseModel):
     updated_at: dt.datetime
     steps: dict[str, dict[str, Any]]
     decision: dict[str, Any] | None
+    citizen_status: dict[str, str] = Field(
+        description="what the citizen is told: code submitted | received | "
+        "needs_more_documents | rejected | done, with Vietnamese and English labels"
+    )
+    status_url: str | None = Field(
+        description="the citizen's status page; the link itself is the permission to read it"
+    )
 
 
 class StepOut(BaseModel):

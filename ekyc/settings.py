@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     result_token_seconds: int = 365 * 24 * 3600
     #: base of the verify link a result QR carries when the token is too long to embed
     verify_link_base: str = "http://127.0.0.1:8000/v/result"
+    #: base of the citizen's status link (``{base}/{session id}?t=…``, the page ``/s/…``)
+    status_link_base: str = "http://127.0.0.1:8000/s"
     #: decision policy file (default: the packaged ekyc/verification/default_policy.json)
     policy_file: Path | None = None
     #: seconds a verification session lives before it expires

@@ -22,6 +22,7 @@ from api.deps import (
     visible_session,
 )
 from api.schemas import ResultOut, TokenCheck, TokenRequest, problem_responses
+from ekyc.verification.citizen_status import LABELS
 from ekyc.verification.result import verify_link
 from ekyc.verification.service import ResultNotReady, SessionNotFound
 
@@ -81,6 +82,7 @@ _PAGE = """<!doctype html>
 <dl><dt>Phiên / Session</dt><dd><code>{sid}</code></dd>
 <dt>Quyết định / Decision</dt><dd>{decision}</dd>
 <dt>Thủ tục / Procedure</dt><dd>{procedure}</dd>
+<dt>Trạng thái hồ sơ / File status</dt><dd><a href="{status_url}">{status}</a></dd>
 <dt>Ký lúc / Issued</dt><dd>{issued}</dd><dt>Hết hạn / Expires</dt><dd>{expires}</dd>
 <dt>Khoá / Key id</dt><dd><code>{kid}</code></dd></dl>
 <p>The signed token can be checked offline against
@@ -117,6 +119,8 @@ def verify_page(
         raise SessionNotFound(f"no result for {session_id!r}")
     check = rt.service.verify(signed.token)
     claims = check.claims or {}
+    view = rt.service.get_session(session_id)
+    label_vi, label_en = LABELS[view.citizen_status]
     out = {
         "session_id": session_id,
         "valid": check.valid,
@@ -127,6 +131,8 @@ def verify_page(
         "expires_at": signed.expires_at.isoformat(),
         "kid": check.kid,
         "token": signed.token,
+        "citizen_status": view.citizen_status.value,
+        "status_url": view.status_url,
     }
     wants_json = format == "json" or (
         format is None and "application/json" in request.headers.get("accept", "")
@@ -143,6 +149,8 @@ def verify_page(
         issued=html.escape(str(out["issued_at"])),
         expires=html.escape(str(out["expires_at"])),
         kid=html.escape(str(check.kid or "")),
+        status=html.escape(f"{label_vi} / {label_en}"),
+        status_url=html.escape(view.status_url or ""),
     )
     return HTMLResponse(page)
 

@@ -40,6 +40,12 @@ from ekyc.store.retention import PurgeReport
 from ekyc.store.retention import purge as purge_evidence
 from ekyc.store.sessions import Results, Sessions, Steps
 from ekyc.store.webhooks import Webhooks
+from ekyc.verification.citizen_status import (
+    CitizenStatus,
+    citizen_status,
+    status_json,
+    status_link,
+)
 from ekyc.verification.policy import Decision, Policy, ProcedurePolicy
 from ekyc.verification.result import ResultQr, result_claims, result_qr, sha256_hex
 from ekyc.verification.signing import Signer, VerifyOutcome
@@ -131,6 +137,15 @@ class SessionView:
     version: int
     steps: dict[Step, StepOutcome] = field(default_factory=dict)
     decision: Decision | None = None
+    status_url: str | None = None  # the citizen's status page (a capability link)
+
+    @property
+    def citizen_status(self) -> CitizenStatus:
+        # the policy's reasons explain the state only when the policy chose it (a clerk's
+        # decline is the clerk's, whatever the automated steps found)
+        d = self.decision
+        reasons = [r.code for r in d.reasons] if d is not None and d.state is self.state else []
+        return citizen_status(self.state, reasons)
 
     @property
     def aa_nonce(self) -> bytes:
@@ -151,6 +166,8 @@ class SessionView:
             "updated_at": self.updated_at.isoformat(),
             "steps": {s.value: o.to_json() for s, o in self.steps.items()},
             "decision": None if self.decision is None else self.decision.to_json(),
+            "citizen_status": status_json(self.citizen_status),
+            "status_url": self.status_url,
         }
 
 
@@ -260,6 +277,7 @@ class VerificationService:
         result_lifetime: dt.timedelta = dt.timedelta(days=365),
         evidence_retention: dt.timedelta = dt.timedelta(0),
         verify_link_base: str = "http://127.0.0.1:8000/v/result",
+        status_link_base: str = "http://127.0.0.1:8000/s",
         max_image_pixels: int = 40_000_000,
     ) -> None:
         self.db = db
@@ -275,6 +293,7 @@ class VerificationService:
         self.result_lifetime = result_lifetime
         self.evidence_retention = evidence_retention
         self.verify_link_base = verify_link_base
+        self.status_link_base = status_link_base
         self.max_image_pixels = max_image_pixels
 
     @classmethod
@@ -306,6 +325,7 @@ class VerificationService:
             result_lifetime=dt.timedelta(seconds=settings.result_token_seconds),
             evidence_retention=dt.timedelta(seconds=settings.retention_evidence_seconds),
             verify_link_base=settings.verify_link_base,
+            status_link_base=settings.status_link_base,
         )
 
     # --- sessions ------------------------------------------------------------------------
@@ -575,7 +595,7 @@ class VerificationService:
         return SessionView(
             row.id, row.api_key_id, row.procedure, required, State(row.state), row.server_nonce,
             row.callback_url, row.created_at, row.expires_at, row.updated_at, row.version,
-            outcomes, decision,
+            outcomes, decision, status_link(self.status_link_base, row.id, row.server_nonce),
         )  # fmt: skip
 
     def _expire_if_due(self, session_id: str) -> bool:
@@ -724,6 +744,7 @@ class VerificationService:
             if after is not State.CREATED
             else [],
             "final": is_final(after),
+            "citizen_status": citizen_status(after, [r.code for r in decision.reasons]).value,
         }
         body = event_body(event_id, EVENT, row.id, now, data)
         Webhooks(s, self.rng).enqueue(row.id, row.callback_url, EVENT, body.decode(), now)

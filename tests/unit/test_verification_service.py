@@ -239,6 +239,8 @@ def test_full_session(tmp_path: Path, face: object, portrait: bytes) -> None:
     assert all(r.status == "delivered" for r in reports) and len(seen) == len(reports)
     states = [json.loads(r.content)["data"]["to"] for r in seen]
     assert states[0] == "created" and states[1] == "in_progress" and states[-1] == "approved"
+    statuses = [json.loads(r.content)["data"]["citizen_status"] for r in seen]
+    assert statuses[0] == "submitted" and statuses[1] == "received" and statuses[-1] == "done"
     for r in seen:
         verify_webhook(SECRET, dict(r.headers), r.content, e.clock.now)
     assert deliver_due(e.db, sender, e.clock.now) == []  # nothing left
