@@ -40,7 +40,7 @@ serve: $(STAMP)
 	$(BIN)/ekyc serve
 
 bench: system-deps $(STAMP)
-	$(BIN)/ekyc bench chip
+	$(BIN)/ekyc bench run --out bench-out
 
 lint: $(STAMP)
 	$(BIN)/ruff check ekyc readers models api benchmarks tests
