@@ -35,7 +35,7 @@ from api.errors import (
 )
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.pages import install_pages
-from api.routes import admin, helpers, results, sessions, status
+from api.routes import admin, helpers, results, review, sessions, status
 from api.runtime import Runtime, build_runtime, start_jobs, stop_jobs
 from api.schemas import (
     ChallengeResponse,
@@ -134,6 +134,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware, rng=rng)
     for router in (sessions.router, results.router, status.router, helpers.router, admin.router):
         app.include_router(router)
+    app.include_router(review.router)
     install_pages(app)
 
     def runtime() -> Runtime | None:

@@ -101,6 +101,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "ocr_engine_failed": 500,
     "ocr_error": 500,
     "ocr_timeout": 504,
+    # the clerk's review file and evidence (ekyc.verification.review_file, .scan)
+    "evidence_not_found": 404,
+    "evidence_purged": 410,
+    "evidence_unavailable": 422,
+    "qr_not_found": 422,
 }
 _HTTP_CODES = {
     404: "not_found",

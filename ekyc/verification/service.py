@@ -48,6 +48,12 @@ from ekyc.verification.citizen_status import (
 )
 from ekyc.verification.policy import Decision, Policy, ProcedurePolicy
 from ekyc.verification.result import ResultQr, result_claims, result_qr, sha256_hex
+from ekyc.verification.review_file import (
+    AA_SIGNATURE_KIND,
+    LIVENESS_VERDICT_KIND,
+    comparison_record,
+    liveness_record,
+)
 from ekyc.verification.signing import Signer, VerifyOutcome
 from ekyc.verification.states import State, is_final, transition
 from ekyc.verification.steps import Reason, Step, StepOutcome
@@ -411,6 +417,8 @@ class VerificationService:
         )
         outcome = proc.evaluate_chip(result)
         evidence = [Evidence(CHIP_FILES_KIND, CHIP_FILES_KIND, _files_blob(files))]
+        if aa_signature is not None:  # sealed so that a review can re-check AA
+            evidence.append(Evidence(AA_SIGNATURE_KIND, AA_SIGNATURE_KIND, aa_signature))
         portrait = result.portrait.portrait if result.portrait is not None else None
         if portrait is not None:
             evidence.append(Evidence(EvidenceKind.CHIP_PORTRAIT, "chip_portrait", portrait.image))
@@ -456,6 +464,8 @@ class VerificationService:
             Evidence(EvidenceKind.SELFIE_FRAME, f"selfie_frame_{i}", data)
             for i, (_, data) in enumerate(frames)
         ]
+        record = liveness_record(verdict, decoded)  # every signal, for a clerk's review
+        evidence.append(Evidence(LIVENESS_VERDICT_KIND, LIVENESS_VERDICT_KIND, record))
         if verdict.best_frame is not None:
             best = sha256_hex(frames[verdict.best_frame][1])
             outcome = StepOutcome(
@@ -516,13 +526,16 @@ class VerificationService:
             raise InvalidInput(f"between 1 and {MAX_PAGES} pages of each are accepted")
         originals = [decode_image(p, self.max_image_pixels) for p in original_pages]
         copies = [decode_image(p, self.max_image_pixels) for p in copy_pages]
-        outcome = proc.evaluate_documents(self.documents(originals, copies))
+        compared = self.documents(originals, copies)
+        outcome = proc.evaluate_documents(compared)
         evidence = [
             Evidence(EvidenceKind.DOCUMENT_IMAGE, f"original_{i}", p)
             for i, p in enumerate(original_pages)
         ] + [
             Evidence(EvidenceKind.DOCUMENT_IMAGE, f"copy_{i}", p) for i, p in enumerate(copy_pages)
         ]
+        # both readings of each difference and the heatmaps, sealed for a clerk's review
+        evidence += [Evidence(k, n, d) for k, n, d in comparison_record(compared)]
         return self._finish(view, outcome, client_request_id, evidence)
 
     def resolve_review(self, session_id: str, actor: str, approve: bool, note: str) -> SessionView:

@@ -108,7 +108,7 @@ def test_documents_step_multipart(api: Api) -> None:
         r = api.client.post(f"/v1/sessions/{sid}/documents", files=files, headers=api.h("kiosk"))
         assert r.status_code == 200, r.text
         assert r.json()["step"]["outcome"] == "pass" and calls == [1]
-        assert set(r.json()["step"]["evidence"]) == {"original_0", "copy_0"}
+        assert set(r.json()["step"]["evidence"]) == {"original_0", "copy_0", "document_compare"}
         r = api.client.post("/v1/documents/compare", files=files, headers=api.h("clerk"))
         assert r.status_code == 200 and r.json()["verdict"] == "MATCH"
     finally:
