@@ -53,6 +53,28 @@ class Settings(BaseSettings):
     verify_link_base: str = "http://127.0.0.1:8000/v/result"
     #: base of the citizen's status link (``{base}/{session id}?t=…``, the page ``/s/…``)
     status_link_base: str = "http://127.0.0.1:8000/s"
+    # --- certified copies (signed PDF, PAdES) -------------------------------------------------
+    #: the PDF signer's private key (PEM/DER); unset with the certificate: the local test CA
+    pdf_signer_key: Path | None = None
+    #: password of ``pdf_signer_key`` when it is encrypted
+    pdf_signer_key_password: SecretStr | None = None
+    #: the PDF signer's certificate (PEM/DER; a PEM bundle may carry its chain after it)
+    pdf_signer_cert: Path | None = None
+    #: CA certificates above the signer (files or folders, os.pathsep-separated)
+    pdf_signer_chain: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    #: time-stamping unit key and certificate (EKU timeStamping): signatures become B-T/B-LT
+    pdf_tsa_key: Path | None = None
+    pdf_tsa_cert: Path | None = None
+    #: CRLs (files or folders): embedded when signing, and used when checking PDFs
+    pdf_crls: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    #: roots a checked PDF must chain to (files or folders); default: the signer's own root
+    pdf_trust_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    #: folder of the local test CA used while no signer key/certificate is set (created)
+    pdf_test_ca_dir: Path = Path("var/pdf-test-ca")
+    #: seconds a certified copy is kept after it is issued (2 years: Nghị định 23/2015 Art. 13)
+    retention_certified_copy_seconds: int = 2 * 365 * 24 * 3600
+    #: most bytes of a PDF sent to POST /v1/verify/pdf
+    max_pdf_bytes: int = 32 * 1024 * 1024
     #: decision policy file (default: the packaged ekyc/verification/default_policy.json)
     policy_file: Path | None = None
     #: seconds a verification session lives before it expires
@@ -98,7 +120,9 @@ class Settings(BaseSettings):
     #: seconds between purges of raw evidence past its retention
     purge_interval_seconds: float = 300.0
 
-    @field_validator("trust_store", mode="before")
+    @field_validator(
+        "trust_store", "pdf_signer_chain", "pdf_crls", "pdf_trust_roots", mode="before"
+    )
     @classmethod
     def _paths(cls, v: object) -> object:
         return [p for p in v.split(os.pathsep) if p] if isinstance(v, str) else v
