@@ -35,7 +35,7 @@ from api.errors import (
 )
 from api.observability import Metrics, ObservabilityMiddleware, configure_logging
 from api.pages import install_pages
-from api.routes import admin, helpers, results, review, sessions, status
+from api.routes import admin, certified_copy, helpers, results, review, sessions, status
 from api.runtime import Runtime, build_runtime, start_jobs, stop_jobs
 from api.schemas import (
     ChallengeResponse,
@@ -116,6 +116,8 @@ def create_app(
     install_error_handlers(app)
 
     def body_limit(path: str) -> int:
+        if path == certified_copy.VERIFY_PDF_PATH:
+            return settings.max_pdf_bytes
         if any(path.endswith(p) for p in UPLOAD_PATHS):
             return settings.max_upload_bytes
         return settings.max_request_bytes
@@ -135,6 +137,7 @@ def create_app(
     for router in (sessions.router, results.router, status.router, helpers.router, admin.router):
         app.include_router(router)
     app.include_router(review.router)
+    app.include_router(certified_copy.router)
     install_pages(app)
 
     def runtime() -> Runtime | None:

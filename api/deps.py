@@ -104,6 +104,20 @@ def anonymous_limit(request: Request, rt: RuntimeDep) -> None:
     _limit(rt, f"ip:{_client(request)}", rt.settings.anonymous_rate_per_minute)
 
 
+def key_or_anonymous_pdf(
+    request: Request,
+    rt: RuntimeDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal | None:
+    """Any active API key (under its own rate), or, without one, an anonymous caller under
+    the per-address budget for PDF checks (``anonymous_pdf_rate_per_minute``)."""
+    if bearer is not None or header_key:
+        return current_key(request, rt, bearer, header_key)
+    _limit(rt, f"pdf-ip:{_client(request)}", rt.settings.anonymous_pdf_rate_per_minute)
+    return None
+
+
 def require(*roles: Role) -> Callable[[Principal], Principal]:
     """A dependency admitting only keys of ``roles`` (403 ``forbidden`` otherwise)."""
 

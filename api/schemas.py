@@ -243,6 +243,41 @@ class TokenCheck(BaseModel):
     claims: dict[str, Any] | None
 
 
+class PdfSigner(BaseModel):
+    subject: str | None
+    issuer: str | None
+    serial: str | None  # hex
+
+
+class PdfCheck(BaseModel):
+    """A certified copy PDF's check; the facts are read from the file (trust them when valid)."""
+
+    valid: bool
+    reason: (
+        Literal[
+            "not_a_pdf",
+            "not_a_certified_copy",
+            "altered",
+            "unknown_signer",
+            "signer_revoked",
+            "signer_expired",
+            "revocation_unknown",
+        ]
+        | None
+    )
+    message: str
+    session_id: str | None
+    procedure: str | None
+    certified_by: str | None
+    certified_at: str | None
+    page_sha256: list[str]
+    signed_at: str | None
+    time_stamped: bool
+    level: Literal["B-B", "B-T", "B-LT"] | None
+    signer: PdfSigner
+    checked_at: str | None
+
+
 # --- keys and audit -----------------------------------------------------------------------
 
 RoleName = Literal["kiosk", "portal", "clerk", "auditor", "admin"]

@@ -71,10 +71,13 @@ class Settings(BaseSettings):
     pdf_trust_roots: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     #: folder of the local test CA used while no signer key/certificate is set (created)
     pdf_test_ca_dir: Path = Path("var/pdf-test-ca")
-    #: seconds a certified copy is kept after it is issued (2 years: Nghị định 23/2015 Art. 13)
+    #: seconds a certified copy is kept after it is issued (2 years, as Decree 23/2015/NĐ-CP
+    #: Art. 13 asks of a certifying office's copies; the citizen's own file is theirs)
     retention_certified_copy_seconds: int = 2 * 365 * 24 * 3600
     #: most bytes of a PDF sent to POST /v1/verify/pdf
     max_pdf_bytes: int = 32 * 1024 * 1024
+    #: PDF checks per minute of a caller without an API key (per client address, per process)
+    anonymous_pdf_rate_per_minute: int = 30
     #: decision policy file (default: the packaged ekyc/verification/default_policy.json)
     policy_file: Path | None = None
     #: seconds a verification session lives before it expires

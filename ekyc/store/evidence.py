@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ekyc.store.crypto import Encryptor, Sealed, evidence_aad
 from ekyc.store.errors import IntegrityError, NotFound
-from ekyc.store.models import EvidenceKind, EvidenceRow, new_id
+from ekyc.store.models import OWN_RETENTION_KINDS, EvidenceKind, EvidenceRow, new_id
 
 
 class EvidenceStore:
@@ -80,10 +80,12 @@ class EvidenceStore:
         return list(self.s.scalars(q.order_by(EvidenceRow.created_at, EvidenceRow.id)))
 
     def schedule_purge(self, session_id: str, at: dt.datetime) -> int:
-        """Set when a session's evidence may be purged (call it when the session ends)."""
+        """Set when a session's raw evidence may be purged (call it when the session ends);
+        kinds with their own retention (certified copies) keep theirs."""
         result = self.s.execute(
             update(EvidenceRow)
             .where(EvidenceRow.session_id == session_id)
+            .where(EvidenceRow.kind.not_in(OWN_RETENTION_KINDS))
             .where((EvidenceRow.purge_after.is_(None)) | (EvidenceRow.purge_after > at))
             .values(purge_after=at)
             .execution_options(synchronize_session=False)

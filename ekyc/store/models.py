@@ -76,6 +76,13 @@ class EvidenceKind(StrEnum):
     SELFIE_FRAME = "selfie_frame"
     CHIP_PORTRAIT = "chip_portrait"
     DOCUMENT_IMAGE = "document_image"
+    #: the signed certified copy PDF: the citizen's deliverable, kept by its own retention
+    CERTIFIED_COPY = "certified_copy"
+
+
+#: kinds deleted only by their own ``purge_after``, never with the raw evidence of an ended
+#: session (the certified copy is the citizen's deliverable, not raw evidence)
+OWN_RETENTION_KINDS = (EvidenceKind.CERTIFIED_COPY.value,)
 
 
 NAMING = {

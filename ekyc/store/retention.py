@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from ekyc.store.challenges import ChipChallenges
-from ekyc.store.models import EvidenceRow, SessionRow
+from ekyc.store.models import OWN_RETENTION_KINDS, EvidenceRow, SessionRow
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ def purge(
     keep_states: Collection[str] = ("review",),
 ) -> PurgeReport:
     """Delete evidence past its ``purge_after``, and that of sessions expired ``grace`` ago.
+
+    Kinds in ``OWN_RETENTION_KINDS`` (certified copies) go only by their ``purge_after``.
 
     Chip challenges past their expiry go too: spent or not, they can no longer be used.
 
@@ -44,7 +46,10 @@ def purge(
         .where(
             or_(
                 EvidenceRow.purge_after <= now,
-                EvidenceRow.session_id.in_(expired),
+                and_(
+                    EvidenceRow.session_id.in_(expired),
+                    EvidenceRow.kind.not_in(OWN_RETENTION_KINDS),
+                ),
             )
         )
         .execution_options(synchronize_session=False)

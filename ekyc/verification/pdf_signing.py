@@ -323,7 +323,14 @@ class PdfSigningIdentity:
             "and EKYC_PDF_SIGNER_CERT to the deployment's certificate",
             folder,
         )
-        return cls.from_folder(folder, test_ca=True)
+        identity = cls.from_folder(folder, test_ca=True)
+        cert = identity.cert
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            # a test CA is disposable: one whose signer is out of date is made anew
+            pdf_pki.write_pdf_pki(folder, pdf_pki.make_pdf_pki(now))
+            log.warning("the local test CA in %s was out of date: made a new one", folder)
+            identity = cls.from_folder(folder, test_ca=True)
+        return identity
 
 
 @dataclass(frozen=True)

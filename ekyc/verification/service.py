@@ -34,20 +34,31 @@ from ekyc.face.liveness import Frame, check_liveness
 from ekyc.store.audit import AuditLog
 from ekyc.store.crypto import Encryptor
 from ekyc.store.db import Database
+from ekyc.store.errors import NotFound
 from ekyc.store.evidence import EvidenceStore
+from ekyc.store.keys import ApiKeys
 from ekyc.store.models import EvidenceKind, SessionRow
 from ekyc.store.retention import PurgeReport
 from ekyc.store.retention import purge as purge_evidence
 from ekyc.store.sessions import Results, Sessions, Steps
 from ekyc.store.webhooks import Webhooks
+from ekyc.verification.certified_copy import Certifier
 from ekyc.verification.citizen_status import (
     CitizenStatus,
     citizen_status,
     status_json,
     status_link,
 )
+from ekyc.verification.copy_issuer import CertifiedCopies, CertifiedCopyNotAvailable
+from ekyc.verification.pdf_verify import PdfVerification
 from ekyc.verification.policy import Decision, Policy, ProcedurePolicy
-from ekyc.verification.result import ResultQr, result_claims, result_qr, sha256_hex
+from ekyc.verification.result import (
+    ResultQr,
+    result_claims,
+    result_qr,
+    sha256_hex,
+    verify_link,
+)
 from ekyc.verification.review_file import (
     AA_SIGNATURE_KIND,
     LIVENESS_VERDICT_KIND,
@@ -285,6 +296,7 @@ class VerificationService:
         verify_link_base: str = "http://127.0.0.1:8000/v/result",
         status_link_base: str = "http://127.0.0.1:8000/s",
         max_image_pixels: int = 40_000_000,
+        certified_copies: CertifiedCopies | None = None,
     ) -> None:
         self.db = db
         self.encryptor = encryptor
@@ -301,6 +313,8 @@ class VerificationService:
         self.verify_link_base = verify_link_base
         self.status_link_base = status_link_base
         self.max_image_pixels = max_image_pixels
+        #: signs the certified copy of an approved session with a documents step (None: none)
+        self.certified_copies = certified_copies
 
     @classmethod
     def from_settings(
@@ -332,6 +346,7 @@ class VerificationService:
             evidence_retention=dt.timedelta(seconds=settings.retention_evidence_seconds),
             verify_link_base=settings.verify_link_base,
             status_link_base=settings.status_link_base,
+            certified_copies=CertifiedCopies.from_settings(settings, clock()),
         )
 
     # --- sessions ------------------------------------------------------------------------
@@ -553,7 +568,10 @@ class VerificationService:
                 detail={"decision": target.value, "note": note[:500]},
             )  # fmt: skip
             decision = Decision(target, (Reason("manual_review", reason_text),))
-            self._on_state_change(s, row, State.REVIEW, target, now, decision, view.steps)
+            certifier = Certifier.clerk(_key_name(s, actor))
+            self._on_state_change(
+                s, row, State.REVIEW, target, now, decision, view.steps, certifier
+            )
             return self._view(s, row)
 
     # --- results -------------------------------------------------------------------------
@@ -574,6 +592,27 @@ class VerificationService:
         """The result's QR code: the token itself when short, else a verify link."""
         signed = self.result(session_id)
         return result_qr(signed.token, session_id, self.verify_link_base)
+
+    def certified_copy(self, session_id: str, actor: str) -> bytes:
+        """The signed certified copy PDF of an approved session (audit-logged), or
+        ``CertifiedCopyNotAvailable``."""
+        if self.certified_copies is None:
+            raise CertifiedCopyNotAvailable("certified copies are not issued by this service")
+        now = self.clock()
+        with self.db.session() as s:
+            self._row(s, session_id)
+            row, pdf = self.certified_copies.read(s, self.encryptor, session_id)
+            AuditLog(s).append(
+                "certified_copy.read", now, actor=actor, session_id=session_id,
+                detail={"sha256": row.sha256, "size": row.size},
+            )  # fmt: skip
+            return pdf
+
+    def verify_pdf(self, data: bytes) -> PdfVerification:
+        """Check a certified copy PDF: valid, or the reason it is not, with its facts."""
+        if self.certified_copies is None:
+            raise CapabilityNotInstalled("certified copies are not configured")
+        return self.certified_copies.verify(data, self.clock())
 
     def verify(self, token: str) -> VerifyOutcome:
         """Check a result token against our key set, with the reason when it fails."""
@@ -715,8 +754,10 @@ class VerificationService:
         now: dt.datetime,
         decision: Decision,
         outcomes: Mapping[Step, StepOutcome],
+        certifier: Certifier | None = None,
     ) -> None:
-        """Audit, sign when final, schedule the purge of raw evidence, enqueue the webhook."""
+        """Audit, sign when final, schedule the purge of raw evidence, issue the certified
+        copy when approved (``certifier``: the clerk; else the policy), enqueue the webhook."""
         AuditLog(s).append(
             "session.state_changed", now, session_id=row.id,
             detail={"from": before.value, "to": after.value,
@@ -735,7 +776,36 @@ class VerificationService:
                 "result.signed", now, session_id=row.id,
                 detail={"decision": after.value, "kid": self.signer.active_kid},
             )  # fmt: skip
+            if after is State.APPROVED and Step.DOCUMENTS in required:
+                self._issue_certified_copy(s, row, now, outcomes, token, certifier)
         self._notify(s, row, before, after, now, decision)
+
+    def _issue_certified_copy(
+        self,
+        s: Session,
+        row: SessionRow,
+        now: dt.datetime,
+        outcomes: Mapping[Step, StepOutcome],
+        token: str,
+        certifier: Certifier | None,
+    ) -> None:
+        """Sign and seal the certified copy of the copy pages (same transaction)."""
+        if self.certified_copies is None:
+            return
+        proc = self.policy.procedure(row.procedure)
+        who = certifier or Certifier.automatic(proc.code)
+        issued = self.certified_copies.issue(
+            s, self.encryptor, session_id=row.id, procedure=proc.code,
+            procedure_title=proc.title, outcomes=outcomes, certifier=who,
+            verify_url=verify_link(self.verify_link_base, row.id, token), now=now, rng=self.rng,
+        )  # fmt: skip
+        if issued is not None:
+            identity = self.certified_copies.identity
+            AuditLog(s).append(
+                "certified_copy.issued", now, session_id=row.id,
+                detail={"sha256": issued.sha256, "certified_by": who.label(),
+                        "signer": identity.subject, "test_ca": identity.test_ca},
+            )  # fmt: skip
 
     def _notify(
         self,
@@ -761,6 +831,14 @@ class VerificationService:
         }
         body = event_body(event_id, EVENT, row.id, now, data)
         Webhooks(s, self.rng).enqueue(row.id, row.callback_url, EVENT, body.decode(), now)
+
+
+def _key_name(s: Session, key_id: str) -> str:
+    """The name of an API key (what a certified copy names its clerk by), else its id."""
+    try:
+        return ApiKeys(s).get(key_id).name
+    except NotFound:
+        return key_id
 
 
 def _path(current: State, target: State) -> list[State]:

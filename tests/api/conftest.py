@@ -136,6 +136,7 @@ def make_api(
             "database_url": url,
             "encryption_key_file": var / "keys.json",
             "signing_key_dir": var / "signing",
+            "pdf_test_ca_dir": var / "pdf-test-ca",
             "background_jobs": False,
             "face_models_enabled": face is not None,
             "log_json": False,
