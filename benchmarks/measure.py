@@ -25,24 +25,29 @@ class Budget:
     """How long to time one call: runs and seconds, and how stable the median must be."""
 
     warmup: int = 3
-    min_runs: int = 10
-    max_runs: int = 300
-    max_seconds: float = 5.0
+    min_runs: int = 20
+    max_runs: int = 500
+    max_seconds: float = 10.0
     rel_ci: float = 0.02
+    #: the fewest runs a scaled (slow-call) budget keeps
+    floor_runs: int = 8
 
     def scaled(self, factor: float) -> Budget:
-        """The same budget with ``factor`` times the runs and seconds (slow calls: < 1)."""
+        """The budget of a slow call: ``factor`` times the runs (never under ``floor_runs``),
+        the same seconds."""
+        low = max(self.floor_runs, round(self.min_runs * factor))
         return Budget(
             self.warmup,
-            max(3, round(self.min_runs * factor)),
-            max(3, round(self.max_runs * factor)),
-            self.max_seconds * factor,
+            low,
+            max(low, round(self.max_runs * factor)),
+            self.max_seconds,
             self.rel_ci,
+            self.floor_runs,
         )
 
 
 FULL = Budget()
-QUICK = Budget(warmup=1, min_runs=5, max_runs=40, max_seconds=0.6, rel_ci=0.05)
+QUICK = Budget(warmup=1, min_runs=5, max_runs=40, max_seconds=0.6, rel_ci=0.05, floor_runs=2)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -85,13 +85,15 @@ def _run(doc: dict[str, Any]) -> str:
     m = env["machine"]
     git = env.get("git", {})
     opts = doc["options"]
+    dirty = " (uncommitted changes)" if git.get("dirty") else ""
+    quick = "; <b>--quick</b> (few runs per figure)" if opts["quick"] else ""
     parts = [
         f"<p>Started {_e(doc['started_at'])}, {doc.get('duration_s', 0):.0f} s; commit "
-        f"<code>{_e(git.get('commit'))}</code>{' (uncommitted changes)' if git.get('dirty') else ''}"
-        f"; {_e(m.get('cpu'))}, {m.get('cores')} cores, load average at start "
-        f"{_e(m.get('load_average_start'))}; threads {opts['threads']}, providers "
-        f"{_e(', '.join(opts['providers']))}{'; <b>--quick</b> (few runs per figure)' if opts['quick'] else ''}.</p>",
-        f"<p>Schema version {doc['schema_version']}; <code>ekyc bench {_e(' '.join(doc['argv']))}</code></p>",
+        f"<code>{_e(git.get('commit'))}</code>{dirty}; {_e(m.get('cpu'))}, {m.get('cores')} "
+        f"cores, load average at start {_e(m.get('load_average_start'))}; threads "
+        f"{opts['threads']}, providers {_e(', '.join(opts['providers']))}{quick}.</p>",
+        f"<p>Schema version {doc['schema_version']}; "
+        f"<code>ekyc bench {_e(' '.join(doc['argv']))}</code></p>",
     ]
     rows = []
     for name, s in doc["suites"].items():
@@ -305,6 +307,10 @@ def _throughput(doc: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _rate(r: dict[str, Any]) -> str:
+    return f"{r['errors']}/{r['trials']} [{r['ci95'][0]:.3g}, {r['ci95'][1]:.3g}]"
+
+
 def _accuracy(doc: dict[str, Any]) -> str:
     s = doc["suites"].get("accuracy")
     if not s or s.get("status") != "ok":
@@ -326,8 +332,8 @@ def _accuracy(doc: dict[str, Any]) -> str:
                     name + (" (default)" if p["default"] else ""),
                     p["kind"],
                     p["threshold"],
-                    f"{p['fmr']['errors']}/{p['fmr']['trials']} [{p['fmr']['ci95'][0]:.3g}, {p['fmr']['ci95'][1]:.3g}]",
-                    f"{p['fnmr']['errors']}/{p['fnmr']['trials']} [{p['fnmr']['ci95'][0]:.3g}, {p['fnmr']['ci95'][1]:.3g}]",
+                    _rate(p["fmr"]),
+                    _rate(p["fnmr"]),
                 ]
             )
         parts.append(_table(["shipped operating point", "kind", "threshold", "FMR", "FNMR"], rows))

@@ -74,12 +74,22 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``uvicorn api.app:create_app --factory`` on 127.0.0.1 in its own process group."""
+    """``uvicorn api.app:create_app --factory`` (or ``app``) on 127.0.0.1 in its own process
+    group."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        workers: int = 1,
+        app: str = "api.app:create_app",
+        factory: bool = True,
+    ) -> None:
         self.env = env
         self.log_path = log_path
         self.workers = workers
+        self.app = app  # another app on the same uvicorn settings: the suite's bare peer
+        self.factory = factory
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -93,8 +103,8 @@ class ServerProcess:
             sys.executable,
             "-m",
             "uvicorn",
-            "api.app:create_app",
-            "--factory",
+            self.app,
+            *(["--factory"] if self.factory else []),
             "--host",
             "127.0.0.1",
             "--port",

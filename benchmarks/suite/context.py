@@ -53,14 +53,23 @@ class Context:
     @contextlib.contextmanager
     def track(self, description: str, total: int | None) -> Iterator[Callable[[int], None]]:
         """A progress bar for a step; yields ``advance(n)``."""
-        if self.progress is None:
-            yield lambda n=1: None
+        progress = self.progress
+        if progress is None:
+
+            def nothing(n: int = 1) -> None:
+                return None
+
+            yield nothing
             return
-        task = self.progress.add_task(description, total=total)
+        task = progress.add_task(description, total=total)
+
+        def advance(n: int = 1) -> None:
+            progress.advance(task, n)
+
         try:
-            yield lambda n=1: self.progress.advance(task, n)
+            yield advance
         finally:
-            self.progress.update(task, completed=total, visible=False)
+            progress.update(task, completed=total, visible=False)
 
     def time(self, label: str, fn: Callable[[], object], scale: float = 1.0) -> list[float]:
         """Time ``fn`` with the run's budget (``scale`` < 1 for slow calls), with a bar."""

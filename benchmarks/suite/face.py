@@ -140,7 +140,7 @@ def _opencv(
     except cv2.error as e:
         why = f"OpenCV cannot load the models: {str(e).strip().splitlines()[-1][:300]}"
         return [peers.unavailable(f"opencv.{s}", s, name, why) for s in ("detect", "embed")]
-    image = cv2.imdecode(np.frombuffer(a_bytes, np.uint8), cv2.IMREAD_COLOR)
+    image = decode_image(a_bytes)
     _, found = detector.detect(image)
     if found is None or len(found) == 0:
         why = "FaceDetectorYN found no face in the benchmark photo"
@@ -150,18 +150,17 @@ def _opencv(
     def cv_verify() -> float:
         feats = []
         for data in (a_bytes, b_bytes):
-            img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+            img: Any = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
             detector.setInputSize((img.shape[1], img.shape[0]))
             _, faces = detector.detect(img)
             feats.append(recognizer.feature(recognizer.alignCrop(img, faces[0])))
         return float(recognizer.match(feats[0], feats[1], cv2.FaceRecognizerSF_FR_COSINE))
 
     # the project's align + embed against OpenCV's alignCrop + feature on the same face
-    img = decode_image(a_bytes)
-    face = engine.detector.detect(img)[0]
+    face = engine.detector.detect(image)[0]
     emb = engine.embedder
     project_embed = stage(
-        ctx.time("face: align + embed", lambda: emb.embed(align(img, face.landmarks)[None]))
+        ctx.time("face: align + embed", lambda: emb.embed(align(image, face.landmarks)[None]))
     )
     stages["align_embed"] = project_embed
     cv_det = stage(ctx.time("face peer: OpenCV detect", lambda: detector.detect(image)))

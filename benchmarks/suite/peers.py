@@ -102,7 +102,7 @@ def entry(
         "project_ms": strip(project),
         "peer_ms": strip(peer),
         "ratio": ratio(project, peer),
-        "ratio_means": f"{project_stage} time / {peer_name} time (median); > 1: the project is slower",
+        "ratio_means": f"{project_stage} / {peer_name} (medians); > 1: the project is slower",
         "note": note,
     }
 

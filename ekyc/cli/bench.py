@@ -80,7 +80,11 @@ def bench(ctx: click.Context, **opts: Any) -> None:
     """
     if ctx.invoked_subcommand is None:
         ctx.exit(_run_suites([], **opts))
-    given = [k for k, v in opts.items() if ctx.get_parameter_source(k).name != "DEFAULT" and v]
+    given = [
+        k
+        for k, v in opts.items()
+        if v and ctx.get_parameter_source(k) not in (None, click.core.ParameterSource.DEFAULT)
+    ]
     if given:
         raise click.UsageError(
             f"suite options ({', '.join('--' + g for g in given)}) go with `ekyc bench run`"
