@@ -11,6 +11,7 @@ import click
 
 from api.cli import keys  # `ekyc keys …` lives with the API (it manages API keys)
 from ekyc.cli import bench as bench_cli
+from ekyc.cli import certs as certs_cli
 from ekyc.cli import chip as chip_cli
 from ekyc.cli import documents as documents_cli
 from ekyc.cli import face as face_cli
@@ -36,5 +37,7 @@ for command in (
     documents_cli.ocr,
     documents_cli.compare_cmd,
     keys,
+    certs_cli.certs,
+    certs_cli.verify_pdf,
 ):
     main.add_command(command)
