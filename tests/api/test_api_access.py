@@ -18,6 +18,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/v1/sessions/{sid}/review", {"approve": True, "note": "x"}, {"clerk"}),
     ("GET", "/v1/sessions/{sid}/result", None, {"kiosk", "clerk", "auditor"}),
     ("GET", "/v1/sessions/{sid}/result.png", None, {"kiosk", "clerk", "auditor"}),
+    ("GET", "/v1/sessions/{sid}/certified-copy.pdf", None, {"kiosk", "clerk", "auditor"}),
     ("POST", "/v1/verify", {"token": "a.b.c"}, {"kiosk", "portal", "clerk", "auditor"}),
     ("GET", "/v1/keys", None, {"admin"}),
     ("POST", "/v1/keys", {"name": "n", "role": "kiosk"}, {"admin"}),
