@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import zxingcpp
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from ekyc.cccd.id_number import PROVINCES
 from ekyc.cccd.layouts import LAYOUTS, Box, CardLayout, FieldLayout
@@ -209,7 +210,12 @@ def _province(name: str) -> str:
             _PROVINCE_KEYS.setdefault(
                 _province_key(p.removeprefix("TP. ").removeprefix("Thành phố ")), p
             )
-    return _PROVINCE_KEYS.get(_province_key(name), name)
+    key = _province_key(name)
+    if key in _PROVINCE_KEYS:
+        return _PROVINCE_KEYS[key]
+    # a letter doubled or dropped ("Kiên Giangg"): the one province within one edit
+    near = [k for k in _PROVINCE_KEYS if len(key) >= 6 and Levenshtein.distance(k, key) <= 1]
+    return _PROVINCE_KEYS[near[0]] if len({_PROVINCE_KEYS[k] for k in near}) == 1 else name
 
 
 def _province_key(name: str) -> str:
@@ -238,6 +244,10 @@ _UNITS = {_fold(w): w for w in ("Tổ", "Thôn", "Xóm", "Ấp", "Xã", "Phườ
 def _unit(part: str) -> str:
     word, _, rest = part.partition(" ")
     unit = _UNITS.get(_fold(word))
+    if unit is None and rest[:1].isdigit() and len(word) >= 4:
+        # before a number a misread unit word is still one ("Phườ 10"): the closest
+        near = max(_UNITS, key=lambda k: fuzz.ratio(k, _fold(word)))
+        unit = _UNITS[near] if len(near) >= 4 and fuzz.ratio(near, _fold(word)) >= 80 else None
     # "Tổ"/"Số" only before a number: "Tô Hiến Thành" is a street
     if unit is None or not rest or (unit in ("Tổ", "Số") and not rest[:1].isdigit()):
         return part
@@ -269,7 +279,9 @@ def _sex(text: str) -> str:
 
 
 def _nationality(text: str) -> str:
-    return "Việt Nam" if _fold(clean_text(text)).replace(" ", "") == "vietnam" else clean_text(text)
+    # only citizens hold the card: whatever misread label precedes it, "…Việt Nam" is theirs
+    compact = "".join(c for c in _fold(clean_text(text)) if c.isalnum())
+    return "Việt Nam" if compact.endswith("vietnam") else clean_text(text)
 
 
 # "Đặc điểm nhận dạng" (identifying features) use a small vocabulary: the mark's kind and
@@ -305,6 +317,8 @@ def _features(text: str) -> str:
 
     # "cm" is the only unit printed there; OCR reads it "ơm", "crn" …
     text = re.sub(r"(\d)\s*(?:cm|ơm|om|crn|cn|em)\b", r"\1cm", clean_text(text))
+    # … and its digit 1 as l or I before it ("cách lcm"): no word is spelt that way
+    text = re.sub(r"(?<!\w)[lI|](?=cm\b)", "1", text)
     return " ".join(fix(w) for w in text.split(" "))
 
 

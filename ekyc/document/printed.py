@@ -76,6 +76,8 @@ _OTHER_DOCUMENTS = {
     "giaypheplaixe": "a driving licence",
 }
 _MIN_SCORE = 85.0
+_MIN_COLON_SCORE = 70.0  # for a whole label before a colon (_labels_before_colons)
+MAX_LABEL_CHARS = 40
 VERTICAL_PAD = 0.06  # of a detected line's height, above and below
 _ID = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
@@ -212,14 +214,73 @@ def _find_labels(lines: list[Line], fields: Sequence[str]) -> list[_Label]:
             else:
                 merged[lab.field] = _Label(lab.field, li, prev.start, max(prev.end, lab.end))
         found = [f for f in found if f.line != li] + [
-            _extend(line.text, lab) for lab in merged.values()
+            _extend(line.text, _from_line_start(line.text, lab)) for lab in merged.values()
         ]
+    found += _labels_before_colons(lines, [n for n in fields if n not in {f.field for f in found}],
+                                   {f.line for f in found})  # fmt: skip
     return sorted(found, key=lambda f: (f.line, f.start))
+
+
+def _labels_before_colons(
+    lines: list[Line], missing: Sequence[str], taken: set[int]
+) -> list[_Label]:
+    """Labels the first pass missed because the recogniser dropped letters of a short one
+    ("Gới tíh:", "Quố ic:"): what opens an unlabelled line up to its colon, compared whole
+    with a looser cutoff. The colon is what makes the looser match safe: it marks the text
+    before it as a label."""
+    best: dict[str, tuple[float, _Label]] = {}
+    for li, line in enumerate(lines):
+        colon = line.text.find(":")
+        if li in taken or not 0 < colon <= MAX_LABEL_CHARS:
+            continue
+        prefix = _compact(line.text[:colon])[0]
+        scored = [
+            (fuzz.ratio(key, prefix), name)
+            for name in missing
+            for key in LABELS[name]
+            if abs(len(key) - len(prefix)) <= 4
+        ]
+        if not scored:
+            continue
+        score, name = max(scored)
+        if score >= _MIN_COLON_SCORE and score > best.get(name, (0.0, None))[0]:
+            best[name] = (score, _Label(name, li, 0, colon + 1))
+    chosen: dict[int, _Label] = {}
+    for _, lab in sorted(best.values(), key=lambda sl: -sl[0]):
+        chosen.setdefault(lab.line, lab)  # one label per line, the best scored
+    return list(chosen.values())
+
+
+def _from_line_start(text: str, lab: _Label) -> _Label:
+    """The label from the start of its line when only a few letters precede the wording
+    that matched: the rest of a misread Vietnamese label before its English one
+    ("Nơicưửn/ Place of residence")."""
+    head = text[: lab.start]
+    if (
+        lab.start
+        and "/" in head
+        and len(_compact(head)[0]) <= 14
+        and not any(c.isdigit() for c in head)
+    ):
+        return _Label(lab.field, lab.line, 0, lab.end)
+    return lab
 
 
 def _extend(text: str, lab: _Label) -> _Label:
     """The label's span over what trails it: "/ Sex", "/ No.", a colon."""
     rest = text[lab.end :]
+    # an English wording too misread to match ("/ Placo of ongin:") up to its colon
+    english = re.match(r"\s*/[^:/]{1,40}:", rest)
+    if english:
+        return _Label(lab.field, lab.line, lab.start, lab.end + english.end())
+    # … or without a colon, the whole rest of the line when it reads like one of them
+    tail = re.fullmatch(r"\s*/([^:/\d]{3,40})", rest)
+    if tail and any(
+        fuzz.partial_ratio(_compact(tail.group(1))[0], key) >= 60
+        for key in LABELS[lab.field]
+        if key.isascii()
+    ):
+        return _Label(lab.field, lab.line, lab.start, len(text))
     short = _TRAILING.get(lab.field)
     pattern = rf"\s*/?\s*(?:{short}\b\.?)?\s*[:.]?" if short else r"\s*[:.]?"
     m = re.match(pattern, rest, flags=re.IGNORECASE)
@@ -249,8 +310,7 @@ def classify_printed(lines: list[Line]) -> tuple[CardModel, str]:
         if "cancuoc" not in compact:
             raise UnknownCard("no card title or field label was read", reason="no_printed_text")
         raise UnknownCard("a card title without the labels of any side", reason="no_layout")
-    bilingual = any(k in compact for k in ("fullname", "dateofbirth", "datemonthyear"))
-    bilingual = bilingual or "personalidentification" in compact or "placeofresidence" in compact
+    bilingual = _english_labels(lines) >= 2
     new_wording = any(
         k in compact
         for k in ("sodinhdanh", "hochudem", "noicutru", "noidangkykhaisinh", "hethan", "namcap")
@@ -269,6 +329,22 @@ def classify_printed(lines: list[Line]) -> tuple[CardModel, str]:
     if not labels & set(_FIELDS_BY_KIND[(model, side)]) and not mrz:
         raise UnknownCard(f"a {model} title without the labels of a side", reason="no_layout")
     return model, side
+
+
+#: English wordings of labels: only cards from 2021 on print them
+_ENGLISH = (
+    "fullname", "dateofbirth", "nationality", "placeoforigin", "placeofresidence",
+    "dateofexpiry", "personalidentification", "datemonthyear", "placeofbirth",
+)  # fmt: skip
+
+
+def _english_labels(lines: list[Line]) -> int:
+    """How many English label wordings the lines hold, misread letters tolerated."""
+    compacts = [_compact(ln.text)[0] for ln in lines]
+    return sum(
+        any(len(c) >= 0.8 * len(key) and fuzz.partial_ratio(key, c) >= 80 for c in compacts)
+        for key in _ENGLISH
+    )
 
 
 #: re-reads boxes (x, y, w, h) of the card image: [(text, confidence)] in the same order
@@ -298,7 +374,7 @@ def read_printed(
         line = lines[lab.line]
         nxt = labels[i + 1] if i + 1 < len(labels) and labels[i + 1].line == lab.line else None
         value = line.text[lab.end : nxt.start if nxt else None].strip(" :;.-/|")
-        if _label_remnant(lab.field, value):
+        if _label_remnant(lab.field, value) or not _has_shape(lab.field, value):
             value = ""
         # a label that opens its line is the value's column; one further in, its own x
         left = line.box[0] if lab.start == 0 else line.x_at(lab.start)
@@ -315,10 +391,18 @@ def read_printed(
             found, last = [(lines[below].text, lines[below].confidence)], below
             consumed.add(below)
         if lab.field in _WRAPS:
-            while (more := _continuation(lines, last, left, labelled | consumed)) is not None:
+            joined = _rest_of_row(lines, last, labelled | consumed | {lab.line})
+            while True:
+                for j in joined:
+                    found.append((lines[j].text, lines[j].confidence))
+                    consumed.add(j)
+                more = _continuation(lines, last, left, labelled | consumed)
+                if more is None:
+                    break
                 found.append((lines[more].text, lines[more].confidence))
                 consumed.add(more)
                 last = more
+                joined = _rest_of_row(lines, more, labelled | consumed)
         parts[lab.field] = found
     if crops and reread is not None:
         for (name, _), (text, conf) in zip(crops, reread([c for _, c in crops]), strict=True):
@@ -333,7 +417,64 @@ def read_printed(
         number = _id_number(lines)
         if number is not None and not re.fullmatch(r"\d{12}", out.get("id_number", ("", 0))[0]):
             out["id_number"] = number
+    free = [i for i in range(len(lines)) if i not in labelled | consumed]
+    if "sex" in names and "sex" not in out:
+        out.update(_sex_by_value(lines, free))
+    if "nationality" in names and "nationality" not in out:
+        out.update(_nationality_by_value(lines, free))
+    out.update(_lone_date(lines, free, [n for n in names if n in _DATES and n not in out]))
     return out
+
+
+_DATES = ("date_of_birth", "date_of_expiry", "date_of_issue")
+
+
+def _has_shape(name: str, value: str) -> bool:
+    """Whether a value after its label can be the field's: a date or number holds digits
+    ("Dao & axpiyi" after "Có giá trị đến" is the misread English label, not the date)."""
+    return not value or name not in (*_DATES, "id_number") or any(c.isdigit() for c in value)
+
+
+_DATE = re.compile(r"\d{2}/\d{2}/\d{4}")
+
+
+def _sex_by_value(lines: list[Line], free: list[int]) -> dict[str, tuple[str, float]]:
+    """Sex when its short label was misread past matching ("i tỉnh Nam"): a line ending in
+    Nam or Nữ whose start still resembles part of "giới tính"."""
+    for i in free:
+        words = lines[i].text.split()
+        if len(words) < 2 or fold(words[-1]) not in ("nam", "nu"):
+            continue
+        start = _compact(" ".join(words[:-1]))[0]
+        if 3 <= len(start) <= 10 and fuzz.partial_ratio(start, "gioitinh") >= 70:
+            return {"sex": (words[-1], lines[i].confidence)}
+    return {}
+
+
+def _nationality_by_value(lines: list[Line], free: list[int]) -> dict[str, tuple[str, float]]:
+    """Nationality when its label was lost ("h Việt Nam"): a free line that is "Việt Nam"
+    after at most a few letters (a citizen card holder is a citizen)."""
+    for i in free:
+        compact = _compact(lines[i].text)[0]
+        if (
+            compact.endswith("vietnam")
+            and len(compact) <= 7 + 6
+            and not any(c.isdigit() for c in compact)
+        ):
+            return {"nationality": ("Việt Nam", lines[i].confidence)}
+    return {}
+
+
+def _lone_date(
+    lines: list[Line], free: list[int], missing: list[str]
+) -> dict[str, tuple[str, float]]:
+    """The one date field whose label was misread, when one line is nothing but a date and
+    no other label claimed it (a CCCD front's expiry under the portrait)."""
+    dates = [i for i in free if _DATE.fullmatch(lines[i].text.strip(" .:"))]
+    if len(missing) != 1 or len(dates) != 1:
+        return {}
+    line = lines[dates[0]]
+    return {missing[0]: (line.text.strip(" .:"), line.confidence)}
 
 
 def _value_crop(line: Line, label_end: float, stop: float) -> tuple[int, int, int, int]:
@@ -373,16 +514,37 @@ def _label_remnant(name: str, value: str, score: float = 80) -> bool:
 
 
 def _below(lines: list[Line], li: int, left: float, labelled: set[int]) -> int | None:
-    """The unlabelled line right under line ``li`` that starts near ``left``."""
+    """The unlabelled line right under line ``li`` that starts near ``left``; else the only
+    unlabelled line in the row under it (a value wrapped to the start of the next row)."""
     ref = lines[li]
     best, best_gap = None, 1.8 * ref.height
+    under: list[int] = []
     for j, ln in enumerate(lines):
         if j in labelled or _is_mrz(ln.text):
             continue
         gap = ln.box[1] - ref.box[1]
-        if 0.4 * ref.height < gap < best_gap and abs(ln.box[0] - left) < 3 * ref.height:
-            best, best_gap = j, gap
-    return best
+        if 0.4 * ref.height < gap < 1.8 * ref.height:
+            under.append(j)
+            if gap < best_gap and abs(ln.box[0] - left) < 3 * ref.height:
+                best, best_gap = j, gap
+    return best if best is not None or len(under) != 1 else under[0]
+
+
+def _rest_of_row(lines: list[Line], li: int, taken: set[int]) -> list[int]:
+    """Unlabelled lines to the right of line ``li`` on its row, left to right: the rest of
+    a value the detector cut at a wide gap ("Phường" | "10, Quận Tuyết")."""
+    ref = lines[li]
+    row = [
+        j
+        for j, ln in enumerate(lines)
+        if j not in taken
+        and j != li
+        and ln.box[0] >= ref.box[2] - 0.5 * ref.height
+        and ln.box[0] - ref.box[2] < 4 * ref.height
+        and abs((ln.box[1] + ln.box[3]) - (ref.box[1] + ref.box[3])) < 0.5 * ref.height
+        and not _is_mrz(ln.text)
+    ]
+    return sorted(row, key=lambda j: lines[j].box[0])
 
 
 def _continuation(lines: list[Line], li: int, left: float, labelled: set[int]) -> int | None:
@@ -397,9 +559,21 @@ def _continuation(lines: list[Line], li: int, left: float, labelled: set[int]) -
             -0.5 * ref.height < gap < 0.8 * ref.height
             and in_column
             and ln.box[1] > ref.box[1] + 0.5 * ref.height
+            and not _label_between(lines, labelled, ref, ln)
         ):
             return j
     return None
+
+
+def _label_between(lines: list[Line], labelled: set[int], upper: Line, lower: Line) -> bool:
+    """Whether a labelled line starts between two lines: the next field begins there, so
+    the lower line is not the upper one's continuation."""
+    return any(
+        upper.box[1] < lines[k].box[1] < lower.box[1]
+        and lines[k].box[0] < lower.box[2]
+        and lower.box[0] < lines[k].box[2]  # in the same column (not the expiry by the photo)
+        for k in labelled
+    )
 
 
 def _id_number(lines: list[Line]) -> tuple[str, float] | None:
@@ -407,7 +581,9 @@ def _id_number(lines: list[Line]) -> tuple[str, float] | None:
     for ln in lines:
         if _is_mrz(ln.text):
             continue
-        digits = re.sub(r"(?<=\d)[ .](?=\d)", "", ln.text.replace("O", "0"))
+        # an O misread for a zero touches digits; the O of "NO" before the number does not
+        text = re.sub(r"(?<=\d)O|O(?=\d)", "0", ln.text)
+        digits = re.sub(r"(?<=\d)[ .](?=\d)", "", text)
         m = _ID.search(digits)
         if m:
             return m.group(0), ln.confidence
