@@ -93,7 +93,7 @@ def _run(doc: dict[str, Any]) -> str:
         f"cores, load average at start {_e(m.get('load_average_start'))}; threads "
         f"{opts['threads']}, providers {_e(', '.join(opts['providers']))}{quick}.</p>",
         f"<p>Schema version {doc['schema_version']}; "
-        f"<code>ekyc bench {_e(' '.join(doc['argv']))}</code></p>",
+        f"<code>ekyc {_e(' '.join(doc['argv']))}</code></p>",
     ]
     rows = []
     for name, s in doc["suites"].items():
@@ -221,7 +221,12 @@ def _latency(doc: dict[str, Any]) -> str:
         parts.append(f"<h3>{_e(suite)}</h3>")
         fig, ax = plt.subplots(figsize=(9, 0.35 * len(stages) + 1))
         names = list(stages)
-        ax.boxplot([stages[n]["samples"] for n in names], vert=False, whis=(1, 99), showfliers=True)
+        ax.boxplot(
+            [stages[n]["samples"] for n in names],
+            orientation="horizontal",
+            whis=(1, 99),
+            showfliers=True,
+        )
         ax.set_yticks(range(1, len(names) + 1), names)
         ax.set_xscale("log")
         ax.invert_yaxis()
@@ -262,7 +267,7 @@ def _breakdown(doc: dict[str, Any]) -> str:
             )
             left += st["ms"]
         ax.set_yticks([])
-        ax.set_xlabel("ms (median per step)")
+        ax.set_xlabel("ms (mean per step)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, fontsize=8)
         parts.append(f"<p>{_e(suite)}: {_e(b.get('about', ''))}</p>")
         parts.append(_png(fig))
@@ -358,9 +363,8 @@ def _accuracy(doc: dict[str, Any]) -> str:
             ax.set_yscale("log")
             ax.set_xlabel("FMR (log; zeros drawn at half a pair)")
             ax.set_ylabel("FNMR (log)")
-            ax.set_title("DET curve")
             ax.grid(True, which="both", alpha=0.3)
-            parts.append(_png(fig))
+            parts.append("<p>DET curve: FNMR against FMR at every threshold.</p>" + _png(fig))
     ocr = acc.get("ocr_fields")
     if ocr:
         parts.append(

@@ -87,7 +87,7 @@ def faces(ctx: Context) -> dict[str, Any]:
 
 def ocr_fields(ctx: Context, section: dict[str, Any]) -> dict[str, Any]:
     """Card OCR accuracy per engine and condition on the same generated cards."""
-    n = ctx.pick(2, 30)
+    n = ctx.pick(2, 20)
     seed = 1000
     out: dict[str, Any] = {"cards_per_condition": n, "seed": seed, "engines": {}}
     for name in ("default", "tesseract"):

@@ -8,6 +8,7 @@ the same YuNet and SFace files when the installed OpenCV loads them (else the re
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,12 @@ def _raw_ort(
     return out
 
 
+def _cv_error(e: Exception) -> str:
+    """The gist of an OpenCV error (its assertion or message, without the source path)."""
+    text = str(e).strip().splitlines()[-1]
+    return re.sub(r"^OpenCV\([^)]*\) \S+: error: \(-?\d+:[^)]*\) ", "", text)[:160]
+
+
 def _opencv_file(registry: ModelRegistry, kind: str, workdir: Path) -> tuple[Path, str]:
     """The shipped model file, or (when OpenCV cannot load it) its pruned copy; and a note."""
     entry = registry.get(kind)  # type: ignore[arg-type]
@@ -117,7 +124,7 @@ def _opencv_file(registry: ModelRegistry, kind: str, workdir: Path) -> tuple[Pat
             rec.feature(np.zeros((112, 112, 3), np.uint8))
         return path, f"the shipped file {path.name}"
     except cv2.error as e:
-        first = str(e).strip().splitlines()[-1][:200]
+        first = _cv_error(e)
         pruned = workdir / f"{entry.id}-pruned.onnx"
         pruned.write_bytes(apply_fixes(registry.read_verified(entry), ("prune_unused",)))
         return pruned, f"{path.name} refused ({first}); its copy with unused inputs pruned"
@@ -138,7 +145,7 @@ def _opencv(
         detector = cv2.FaceDetectorYN.create(str(det_path), "", (640, 480), 0.6, 0.3, 5000)
         recognizer = cv2.FaceRecognizerSF.create(str(rec_path), "")
     except cv2.error as e:
-        why = f"OpenCV cannot load the models: {str(e).strip().splitlines()[-1][:300]}"
+        why = f"OpenCV cannot load the models: {_cv_error(e)}"
         return [peers.unavailable(f"opencv.{s}", s, name, why) for s in ("detect", "embed")]
     image = decode_image(a_bytes)
     _, found = detector.detect(image)
