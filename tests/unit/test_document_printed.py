@@ -170,3 +170,64 @@ def test_blank_card_shaped_image_is_no_citizen_card() -> None:
     with pytest.raises(UnknownCard) as e:
         read_card(image, load_ocr("default"))
     assert e.value.reason == "no_printed_text"
+
+
+def _read(lines: list[Line], model: str = "cccd2016", side: str = "front") -> dict[str, str]:
+    got = read_printed(lines, model, side)  # type: ignore[arg-type]
+    return {k: normalise_field(k, v) for k, (v, _) in got.items()}
+
+
+def test_misread_labels_still_place_their_values() -> None:
+    """Labels the recogniser shortened, lost or garbled (from phone photos of the other
+    generator's cards): found before their colon, or the value found by its own shape."""
+    lines = _lines(
+        ("CĂN CƯỚC CÔNG DÂN", 280, 100, 720),
+        ("SSNO 060091221125", 200, 170, 440),  # "Số / No." misread: its O is not a zero
+        ("Họ và tên:", 200, 215, 310),
+        ("TRỊNH ĐỨC TUYẾT", 200, 250, 460),
+        ("Ngày, tháng năm sinh: 20/05/1990", 200, 295, 600),
+        ("i tỉnh Nam", 200, 335, 330),  # "Giới tính" lost its first letters and its colon
+        ("Quố ic: Việt Nam", 545, 335, 780),  # "Quốc tịch" past the first pass's cutoff
+        ("Quê quán:", 200, 375, 315),
+        ("Tổ 30, Phường 6, Quận 1, Kiên Giangg", 200, 412, 840),  # a doubled letter
+        ("Nơi thường trú:", 200, 452, 400),
+        ("Có kẩn đn", 20, 470, 150),  # "Có giá trị đến" unreadable: the date is the only one
+        ("Số 10 Hai Bà Trưng, Phườ", 200, 490, 520),  # cut at a wide gap …
+        ("12, Quận 3, Thái Bình", 560, 490, 840),  # … the rest of the row
+        ("24/11/2040", 20, 505, 150),
+    )
+    assert _read(lines) == {
+        "id_number": "060091221125",
+        "full_name": "TRỊNH ĐỨC TUYẾT",
+        "date_of_birth": "20/05/1990",
+        "sex": "Nam",
+        "nationality": "Việt Nam",
+        "place_of_origin": "Tổ 30, Phường 6, Quận 1, Kiên Giang",
+        "place_of_residence": "Số 10 Hai Bà Trưng, Phường 12, Quận 3, Thái Bình",
+        "date_of_expiry": "24/11/2040",
+    }
+
+
+def test_a_value_never_runs_on_across_the_next_label() -> None:
+    lines = _lines(
+        ("Nơicưửn/Piace oresidence: Thôn Thảo, Xã Đức Tuyết, Huyện Phúc", 75, 43, 764),
+        ("Hồ, Long An", 75, 79, 221),
+        ("Nơi đăng ký khai sinh / Place of binth:", 76, 127, 365),
+        ("Tổ 8, Phường Lộc Hữu, Quận Thảo Hồ, Phú Thọ", 73, 159, 616),
+        ("Ngày, tháng, năm cấp /Date of issue: 19/10/2019", 75, 207, 494),
+    )
+    got = _read(lines, "cancuoc2024", "back")
+    assert got["place_of_residence"] == "Thôn Thảo, Xã Đức Tuyết, Huyện Phúc Hồ, Long An"
+    assert got["place_of_origin"] == "Tổ 8, Phường Lộc Hữu, Quận Thảo Hồ, Phú Thọ"
+    assert got["date_of_issue"] == "19/10/2019"
+
+
+def test_bilingual_card_known_by_misread_english_labels() -> None:
+    lines = _lines(
+        ("CĂN CƯỚC CÔNG DÂN", 352, 95, 860),
+        ("Họ và tên / Ful name", 277, 241, 480),
+        ("ĐÌNH THÚY KHOA", 277, 275, 553),
+        ("Ngày sinh/Date of binh: 09/04/1951", 276, 317, 683),
+        ("quốc tịch/ Natonality: Việt Nam", 562, 359, 926),
+    )
+    assert classify_printed(lines) == ("cccd2021", "front")
