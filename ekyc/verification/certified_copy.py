@@ -79,15 +79,12 @@ class Certifier:
     def text(self) -> tuple[str, str]:
         """Vietnamese and English lines naming the certifier."""
         if self.kind == "clerk":
-            return f"Cán bộ tiếp nhận: {self.name}", f"clerk: {self.name}"
-        return (
-            f"tự động (chính sách thủ tục {self.name})",
-            f"automatic (policy {self.name})",
-        )
+            return f"cán bộ chứng thực {self.name}", f"clerk {self.name}"
+        return f"tự động (chính sách thủ tục {self.name})", f"automatic (policy {self.name})"
 
     def label(self) -> str:
         """One line for the metadata: ``clerk: NAME`` or ``automatic (policy CODE)``."""
-        return self.text()[1]
+        return f"clerk: {self.name}" if self.kind == "clerk" else self.text()[1]
 
 
 @dataclass(frozen=True)
@@ -142,13 +139,13 @@ def _nfc(text: str) -> str:
 
 
 def _page_image(data: bytes, index: int) -> tuple[Any, tuple[int, int]]:
-    """What fpdf2 embeds for a page image (a JPEG as it is, else the decoded picture),
-    upright as EXIF says, and its size in pixels."""
+    """What fpdf2 embeds for a page image (a JPEG or PNG file as it is, else the decoded
+    picture), upright as EXIF says, and its size in pixels."""
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
             upright = ImageOps.exif_transpose(im)
-            if im.format == "JPEG" and upright is im:
+            if im.format in ("JPEG", "PNG") and upright is im:
                 return io.BytesIO(data), im.size
             return upright.convert("RGB"), upright.size
     except (OSError, UnidentifiedImageError, ValueError) as e:
@@ -245,7 +242,7 @@ def _certification_page(doc: _Doc, facts: CopyFacts) -> None:
     pdf.ln(1)
     doc.line(
         "Kiểm tra chữ ký của tệp PDF này / Check this PDF's signature: "
-        "POST /v1/verify/pdf, or `ekyc verify-pdf FILE`",
+        "POST /v1/verify/pdf, or: ekyc verify-pdf FILE",
         8,
     )
     pdf.set_left_margin(_MARGIN)
@@ -281,7 +278,7 @@ def issue_certified_copy(
 ) -> bytes:
     """Build the PDF and sign it (PAdES certification signature, DSS, time-stamp if any)."""
     unsigned = build_pdf(copy_pages, facts)
-    who_vi, who_en = facts.certifier.text()
+    _, who_en = facts.certifier.text()
     return sign_pdf(
         unsigned,
         identity,

@@ -38,6 +38,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 
 from ekyc.verification.certified_copy import CATALOG_KEY, FORMAT
@@ -54,6 +55,8 @@ PdfReason = Literal[
 ]
 Level = Literal["B-B", "B-T", "B-LT"]
 
+#: what the signer certificate must allow: either one (as when signing, ``sign_pdf``)
+_SIGNER_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"})
 _REVOKED = {"REVOKED", "REVOKED_NO_POE", "REVOKED_CA_NO_POE"}
 _EXPIRED = {"EXPIRED", "NOT_YET_VALID", "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED"}
 _MESSAGES: dict[str, str] = {
@@ -176,7 +179,9 @@ def _validate(
         signer_moment, crls, certs, require_revocation=require_revocation
     )
     ts_vc = trust.validation_context(now, crls, certs, require_revocation=require_revocation)
-    status: PdfSignatureStatus = validate_pdf_signature(sig, signer_vc, ts_vc)
+    status: PdfSignatureStatus = validate_pdf_signature(
+        sig, signer_vc, ts_vc, key_usage_settings=_SIGNER_USAGE
+    )
     return status
 
 
