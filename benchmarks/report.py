@@ -403,10 +403,16 @@ def _accuracy(doc: dict[str, Any]) -> str:
     if tamper:
         parts.append(f"<h3>Tamper detection ({_e(tamper['about'])})</h3>")
         rows = [
-            [kind, row["verdict"], row["hits"], row["n"], row["rate"]]
+            [kind, row["verdict"], row["hits"], row["n"], row["rate"],
+             ", ".join(f"{v} {n}" for v, n in row.get("verdicts", {}).items())]
             for kind, row in tamper["kinds"].items()
-        ]
-        parts.append(_table(["kind", "counted verdict", "hits", "pairs", "rate"], rows))
+        ]  # fmt: skip
+        parts.append(
+            _table(["kind", "counted verdict", "hits", "pairs", "rate", "all verdicts"], rows)
+        )
+        fa = tamper.get("false_alarms")
+        if fa and fa.get("n"):
+            parts.append(f"<p>False alarms (honest → MISMATCH): {fa['hits']}/{fa['n']}.</p>")
     for part, why in s.get("skipped_parts", {}).items():
         parts.append(f'<p class="skip">{_e(part)} skipped: {_e(why)}</p>')
     return "".join(parts)

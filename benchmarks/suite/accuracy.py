@@ -122,8 +122,12 @@ def tamper(ctx: Context) -> dict[str, Any]:
         mine = [s for s in samples if s["kind"] == kind]
         verdict = "MATCH" if kind == "honest" else "MISMATCH"
         hits = sum(s["verdict"] == verdict for s in mine)
+        verdicts: dict[str, int] = {}
+        for s in mine:
+            verdicts[s["verdict"]] = verdicts.get(s["verdict"], 0) + 1
         kinds[kind] = {"verdict": verdict, "hits": hits, "n": len(mine),
-                       "rate": round(hits / len(mine), 4) if mine else None}  # fmt: skip
+                       "rate": round(hits / len(mine), 4) if mine else None,
+                       "verdicts": verdicts}  # fmt: skip
     honest = [s for s in samples if s["kind"] == "honest"]
     alarms = sum(s["verdict"] == "MISMATCH" for s in honest)
     return {

@@ -68,6 +68,9 @@ def run(ctx: Context) -> dict[str, Any]:
         "input": "obama__obama.jpg and obama__obama2.jpg, centre-cropped to 4:3, 640×480 JPEG q90",
         "stages": stages,
         "pad_available": pad is not None,
+        "providers_effective": peers.effective_providers(
+            [engine.detector, engine.embedder] + ([pad] if pad is not None else [])
+        ),
         "peers": [],
         "skipped_parts": {} if pad_present else {"pad": f"MiniFASNet files not in {PAD_DIR}"},
     }

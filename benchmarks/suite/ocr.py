@@ -99,6 +99,7 @@ def run(ctx: Context) -> dict[str, Any]:
         "input": f"{len(card_images)} clean card sides (seeds {CARD_SEED}+), {len(page_images)}"
         f" A4 pages (seeds {PAGE_SEED}+), one {line.shape[1]}×{line.shape[0]} line crop",
         "threads": ctx.threads,
+        "providers_effective": peers.effective_providers([detector, recognizer]),
         "stages": stages,
         "peers": [],
         "skipped_parts": {},

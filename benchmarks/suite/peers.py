@@ -74,6 +74,19 @@ class RawModel:
         return go
 
 
+def effective_providers(parts: list[Any]) -> list[str]:
+    """The provider each ONNX Runtime session of these objects really runs on (first listed:
+    a GPU provider that failed to start leaves only the CPU)."""
+    found = []
+    for part in parts:
+        for key, value in vars(part).items():
+            if key == "_nets":
+                found += [n[0].get_providers()[0] for n in value]
+            elif "session" in key and hasattr(value, "get_providers"):
+                found.append(value.get_providers()[0])
+    return found
+
+
 def ratio(project: dict[str, Any], peer: dict[str, Any]) -> float | None:
     """project p50 / peer p50, rounded (None when either is missing)."""
     a, b = project.get("p50"), peer.get("p50")
