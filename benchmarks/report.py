@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 CSS = """
 body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}
@@ -42,6 +43,26 @@ def _png(fig: Any) -> str:
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode()
     return f'<img alt="plot" src="data:image/png;base64,{data}">'
+
+
+def _plain_log_x(ax: Any) -> None:
+    """A log x axis labelled 0.5, 1, 2 … (not 5×10⁻¹), minor ticks at 2, 3 and 5 only."""
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(
+        FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "235" else "")
+    )
+    ax.tick_params(axis="x", which="minor", labelsize=7)
+
+
+#: ratios are drawn no further than this many times from 1 (a figure that fell to 0)
+RATIO_CLAMP = 1000.0
+
+
+def _times_worse(r: dict[str, Any]) -> float:
+    """How many times worse than the baseline (> 1 worse), whichever way the figure is
+    better; a figure that fell to 0 is drawn at the clamp, not divided by."""
+    ratio = min(max(float(r["ratio"]), 1 / RATIO_CLAMP), RATIO_CLAMP)
+    return ratio if r["better"] == "lower" else 1 / ratio
 
 
 def _e(x: Any) -> str:
@@ -127,12 +148,12 @@ def _comparison(doc: dict[str, Any]) -> str:
             colours = [
                 "#c33" if r["regression"] else "#3a3" if r["improved"] else "#888" for r in shown
             ]
-            # plotted as "times worse": >1 is worse whichever way the figure is better
-            worse = [r["ratio"] if r["better"] == "lower" else 1 / r["ratio"] for r in shown]
+            worse = [_times_worse(r) for r in shown]
             ax.barh([r["id"] for r in shown], worse, color=colours)
             ax.axvline(1, color="k", lw=0.8)
             ax.axvline(1 + cmp["tolerance"], color="#c33", lw=0.8, ls="--")
             ax.set_xscale("log")
+            _plain_log_x(ax)
             ax.invert_yaxis()
             ax.set_xlabel("how many times worse than the baseline (log; > 1 worse)")
             ax.tick_params(axis="y", labelsize=7)
@@ -200,9 +221,11 @@ def _peers(doc: dict[str, Any]) -> str:
     ]
     if plotted:
         fig, ax = plt.subplots(figsize=(9, 0.3 * len(plotted) + 1))
-        ax.barh([p[0] for p in plotted], [p[1] for p in plotted], color="#47a")
+        drawn = [min(max(p[1], 1 / RATIO_CLAMP), RATIO_CLAMP) for p in plotted]
+        ax.barh([p[0] for p in plotted], drawn, color="#47a")
         ax.axvline(1, color="k", lw=0.8)
         ax.set_xscale("log")
+        _plain_log_x(ax)
         ax.invert_yaxis()
         ax.set_xlabel("project time / peer time (median, log)")
         ax.tick_params(axis="y", labelsize=8)

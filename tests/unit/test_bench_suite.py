@@ -184,6 +184,19 @@ def test_report_has_every_section_without_fetching_anything() -> None:
     assert _images(page) == 7
 
 
+def test_a_figure_that_fell_to_zero_is_a_regression_the_report_can_draw() -> None:
+    doc = _doc(face={"stages": {"detect": _stage([4.0, 5.0, 6.0])}})
+    doc["figures"]["service.sessions_per_s@1"] = {
+        "value": 0.0, "unit": "1/s", "better": "higher", "label": "sessions/s",
+    }  # fmt: skip
+    base = copy.deepcopy(doc)
+    base["figures"]["service.sessions_per_s@1"]["value"] = 3.0
+    doc["comparison"] = baseline.compare(doc, base, 0.1)
+    assert doc["comparison"]["regressions"] == ["service.sessions_per_s@1"]
+    page = report.render(doc)  # a higher-is-better ratio of 0 is drawn at the clamp
+    assert 'class="regression"' in page and _images(page) >= 2
+
+
 # --- end to end -----------------------------------------------------------------------------
 
 
