@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import DRIVERS, READ_ANY, Principal, RuntimeDep, SessionId, require
 from api.schemas import problem_responses
 from api.uploads import read_upload, upload_openapi
+from ekyc.store.models import Role
 from ekyc.verification.review_file import ReviewFiles, as_jpeg, read_evidence, review_queue
 from ekyc.verification.scan import check_text, decode_qr
 
@@ -36,14 +37,16 @@ _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 @router.get("/v1/reviews", responses=problem_responses(401, 403, 422, 429))
 def list_reviews(
-    _p: Reader,
+    principal: Reader,
     rt: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONResponse:
-    """Sessions waiting for a clerk, the longest waiting first (procedure, times, reasons)."""
+    """Sessions waiting for a clerk, the longest waiting first (procedure, times, reasons);
+    ``can_decide`` says whether the caller may approve or decline (a clerk, not an auditor)."""
     page = review_queue(rt.service, limit, offset)
-    return JSONResponse(page.to_json(), headers=_NO_STORE)
+    body = {**page.to_json(), "can_decide": principal.role is Role.CLERK}
+    return JSONResponse(body, headers=_NO_STORE)
 
 
 @router.get("/v1/sessions/{session_id}/review-file", responses=problem_responses(*_COMMON))

@@ -84,6 +84,7 @@ def test_review_queue_file_and_approval(
     for role in ("clerk", "auditor"):
         q = api.client.get("/v1/reviews", params={"limit": 100}, headers=api.h(role))
         assert q.status_code == 200, q.text
+        assert q.json()["can_decide"] is (role == "clerk")  # the page hides the buttons
         mine = [i for i in q.json()["items"] if i["id"] == sid]
         assert mine and mine[0]["procedure"] == "xac-thuc-chip"
         codes = {r["code"] for r in mine[0]["reasons"]}
