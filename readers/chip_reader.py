@@ -190,6 +190,8 @@ class ChipReader:
             total = total_length(bytes(buf[:8]))
         except MalformedTLV as e:
             raise ProtocolError(f"{f.name} does not start with a TLV header: {e}") from e
+        if self.on_progress is not None:  # every file, also those one READ BINARY returns
+            self.on_progress(f.name, min(len(buf), total), total)
         while len(buf) < total:
             data = self._read_chunk(channel, f, len(buf), min(chunk, total - len(buf)))
             if not data:
