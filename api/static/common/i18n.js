@@ -19,6 +19,13 @@ export function t(key, vars = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
+// The text for key in one given language, whatever the page's current one (a message shown
+// in Vietnamese with English beneath needs both).
+export function textIn(code, key, vars = {}) {
+  const template = (texts[code] || {})[key] ?? texts.vi[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
 export function applyTexts(root = document) {
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-attr]")) {
