@@ -125,6 +125,7 @@ def live_api(
         encryption_key_file=var / "keys.json",
         signing_key_dir=var / "signing",
         verify_link_base=f"http://127.0.0.1:{port}/v/result",
+        status_link_base=f"http://127.0.0.1:{port}/s",
         log_json=False,
     )
     app = create_app(settings, face=browser_face)
@@ -159,14 +160,20 @@ BrowserFactory = Callable[..., Any]
 
 @pytest.fixture
 def launch_browser() -> Iterator[BrowserFactory]:
-    """Factory: a headless chromium whose camera plays ``video`` (a .y4m) when given."""
+    """Factory: a headless chromium whose camera plays ``video`` (a .y4m) when given.
+
+    ``fake_ui=False`` leaves out the flag that accepts every camera prompt: the page is then
+    refused the camera (NotAllowedError) until the test grants it through the context's
+    permissions. Chromium reads ``video`` each time a page opens the camera, so a test may
+    replace the file between captures (write a new file and move it over the old one).
+    """
     from playwright.sync_api import sync_playwright
 
     pw = sync_playwright().start()
     browsers: list[Any] = []
 
-    def launch(video: Path | None = None) -> Any:
-        args = ["--no-sandbox", "--use-fake-ui-for-media-stream"]
+    def launch(video: Path | None = None, fake_ui: bool = True) -> Any:
+        args = ["--no-sandbox"] + (["--use-fake-ui-for-media-stream"] if fake_ui else [])
         if video is not None:
             args += [
                 "--use-fake-device-for-media-stream",
