@@ -25,7 +25,7 @@ from ekyc.synth import liveness as sl
 from ekyc.synth.card import render_card
 from ekyc.synth.tamper import tamper
 from readers.vcard.aa_card import aa_sign
-from tests.support import FACES
+from tests.support import read_face
 
 LIVE_PHOTO = "obama__obama-480p.jpg"
 PORTRAIT_PHOTO = "obama__obama2.jpg"
@@ -45,7 +45,7 @@ def b64(data: bytes) -> str:
 @lru_cache(maxsize=1)
 def foreign_chip() -> synth_chip.SynthChip:
     """A genuine chip with a real portrait, signed under a CSCA the server does not trust."""
-    portrait = jpeg(cv2.imread(str(FACES / PORTRAIT_PHOTO)), 90)
+    portrait = jpeg(read_face(PORTRAIT_PHOTO), 90)
     pki = synth_chip.TestPki.generate("clerk-page-foreign-issuer")
     return synth_chip.build_chip(seed=SEED, aa="ec", portrait=portrait, pki=pki)
 
@@ -103,7 +103,7 @@ class Driver:
         return self.post(f"/v1/sessions/{sid}/liveness/frames", json=body)
 
     def _frames(self, actions: list[str]) -> list[tuple[int, bytes]]:
-        photo = cv2.imread(str(FACES / LIVE_PHOTO))
+        photo = read_face(LIVE_PHOTO)
         det = self.face.detector.detect(photo)[0]
         nose = (float(det.landmarks[2][0]), float(det.landmarks[2][1]))
         subject = sl.frame_from_photo(photo, det.box, nose)

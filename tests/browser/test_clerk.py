@@ -252,6 +252,7 @@ def test_clerk_declines_and_reads_the_differences(
 def _qr_video(png: bytes, path: Path) -> Path:
     """A short camera video of a result QR held in front of the lens (white paper, noise)."""
     qr = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
+    assert qr is not None
     frame = np.full((480, 640, 3), 235, np.uint8)
     side = min(400, qr.shape[0])
     qr = cv2.resize(qr, (side, side), interpolation=cv2.INTER_NEAREST)
