@@ -241,6 +241,23 @@ def chip_verify(
     sys.exit(0 if verification.verdict.value == "valid" else 3)
 
 
+def _dg2_photo(path: Path, longest: int = 480) -> bytes:
+    """A photo as a chip would hold it: JPEG, at most ``longest`` px (DG2 stays well under the
+    server's 200 KiB limit for a data group)."""
+    import cv2
+
+    image = cv2.imread(str(path))
+    if image is None:
+        raise click.BadParameter(f"{path} is not an image", param_hint="--portrait")
+    scale = min(1.0, longest / max(image.shape[:2]))
+    if scale < 1.0:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise click.BadParameter(f"{path} cannot be encoded as JPEG", param_hint="--portrait")
+    return buf.tobytes()
+
+
 @chip.command("emulate")
 @click.option("--seed", default=0, show_default=True, help="which synthetic citizen")
 @click.option(
@@ -265,6 +282,11 @@ def chip_verify(
     help="where to write the test CSCA certificate",
 )
 @click.option("--port", default=35963, show_default=True, help="vpcd port (35964: 2nd reader)")
+@click.option(
+    "--portrait",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="development only: this photo in DG2 (e.g. your face, to try the kiosk's face match)",
+)
 def chip_emulate(
     seed: int,
     portrait_format: str,
@@ -276,6 +298,7 @@ def chip_emulate(
     delay: float,
     trust_out: Path,
     port: int,
+    portrait: Path | None,
 ) -> None:
     """Serve a synthetic CCCD on pcscd's virtual reader (starts pcscd when needed)."""
     from ekyc.synth.chip import build_chip
@@ -291,6 +314,7 @@ def chip_emulate(
         aa=None if aa == "none" else aa,  # type: ignore[arg-type]
         tamper_dg=tamper_dg,
         clone=clone,
+        portrait=None if portrait is None else _dg2_photo(portrait),
     )
     write_trust_folder(trust_out, [synth.pki.csca_cert])
     card = VirtualCard(synth.profile, Faults(remove_after_apdus=remove_after))
