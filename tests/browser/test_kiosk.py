@@ -126,13 +126,14 @@ def face_scene(face: Any, actions: Sequence[Action]) -> list[np.ndarray]:
 
 
 def still_face_scene() -> list[np.ndarray]:
-    """The citizen standing still (a challenge that asks for movements fails)."""
+    """The citizen standing still (a challenge that asks for movements fails): 10 s of fresh
+    frames, longer than any capture, so the looping video never repeats a frame."""
     from ekyc.synth import liveness as sl
     from tests.support import read_face
 
     photo = cv2.resize(read_face(LIVE_PHOTO), (640, 480))
     rng = np.random.default_rng(3)
-    return [sl.add_noise(photo, 2.0, rng) for _ in range(40)]
+    return [sl.add_noise(photo, 2.0, rng) for _ in range(10 * FACE_FPS)]
 
 
 def page_scene() -> tuple[list[np.ndarray], bytes]:
