@@ -30,6 +30,7 @@ def _service_state_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "EKYC_DATABASE_URL": f"sqlite:///{var / 'ekyc.db'}",
         "EKYC_ENCRYPTION_KEY_FILE": str(var / "ekyc-keys.json"),
         "EKYC_SIGNING_KEY_DIR": str(var / "signing-keys"),
+        "EKYC_PDF_TEST_CA_DIR": str(var / "pdf-test-ca"),
     }
     saved = {k: os.environ.get(k) for k in defaults}
     os.environ.update({k: v for k, v in defaults.items() if saved[k] is None})

@@ -124,6 +124,7 @@ def live_api(
         database_url=url,
         encryption_key_file=var / "keys.json",
         signing_key_dir=var / "signing",
+        pdf_test_ca_dir=var / "pdf-test-ca",
         verify_link_base=f"http://127.0.0.1:{port}/v/result",
         status_link_base=f"http://127.0.0.1:{port}/s",
         log_json=False,
