@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ekyc.document.errors import UnknownCard
 from ekyc.errors import EkycError, MalformedData
+from ekyc.inference.errors import InferenceError
 
 # raised by the chip challenge store; re-exported here beside the codes they map to
 from ekyc.store.challenges import ChallengeExpired as ChallengeExpired
@@ -50,6 +51,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": 401,
     "forbidden": 403,
     "rate_limited": 429,
+    "too_many_inflight": 429,
+    "limits_unavailable": 503,
     "unsupported_media_type": 415,
     "payload_too_large": 413,
     "invalid_idempotency_key": 422,
@@ -104,6 +107,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "ocr_engine_failed": 500,
     "ocr_error": 500,
     "ocr_timeout": 504,
+    # the inference backend (ekyc.inference): a 503 with Retry-After
+    "inference_unavailable": 503,
+    "inference_overloaded": 503,
+    "inference_timeout": 503,
+    "inference_error": 503,
     # the clerk's review file and evidence (ekyc.verification.review_file, .scan)
     "evidence_not_found": 404,
     "evidence_purged": 410,
@@ -130,14 +138,41 @@ class Forbidden(EkycError):
     code = "forbidden"
 
 
-class RateLimited(EkycError):
+class RetryLater(EkycError):
+    """Refused for now: the answer carries ``Retry-After`` (header and ``retry_after``)."""
+
+    def __init__(self, retry_after: int, message: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class RateLimited(RetryLater):
     """The key (or anonymous client) spent its request budget; retry after some seconds."""
 
     code = "rate_limited"
 
     def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"rate limit exceeded; retry in {retry_after} s")
+        super().__init__(retry_after, f"rate limit exceeded; retry in {retry_after} s")
+
+
+class TooManyInflight(RetryLater):
+    """The key already has its most expensive (inference) requests in flight."""
+
+    code = "too_many_inflight"
+
+    def __init__(self, retry_after: int, cap: int) -> None:
+        super().__init__(
+            retry_after, f"this key already has {cap} inference requests in flight; retry later"
+        )
+
+
+class LimitsUnavailable(RetryLater):
+    """The shared rate-limit store cannot be reached: requests are refused, not unmetered."""
+
+    code = "limits_unavailable"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after, "the rate-limit store is unavailable; retry later")
 
 
 class UnsupportedMediaType(EkycError):
@@ -192,7 +227,12 @@ async def _ekyc_error(request: Request, exc: Exception) -> JSONResponse:
     status = STATUS_BY_CODE.get(exc.code, 422)
     if isinstance(exc, MalformedData):
         return problem(request, status, exc.code, exc.reason, file=exc.file, offset=exc.offset)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, InferenceError):  # the Ray backend down, overloaded or too slow
+        log.warning("request %s: %s: %s", _rid(request), exc.code, exc)
+        response = problem(request, status, exc.code, str(exc), retry_after=exc.retry_after)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, RetryLater):  # rate_limited, too_many_inflight, limits_unavailable
         response = problem(request, status, exc.code, str(exc), retry_after=exc.retry_after)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response

@@ -10,22 +10,24 @@ import asyncio
 import datetime as dt
 import logging
 import os
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 
 from api.observability import Metrics
-from api.ratelimit import TokenBuckets
-from ekyc.errors import EkycError
+from api.ratelimit import Limiter
 from ekyc.icao.trust_store import TrustStore
+from ekyc.inference import Inference, open_inference
+
+# where they lived before the inference backends (ekyc.inference); still imported from here
+from ekyc.inference.local import LazyOcr as LazyOcr
+from ekyc.inference.local import load_face as load_face
 from ekyc.settings import Settings
 from ekyc.store.crypto import Encryptor
 from ekyc.store.db import Database
-from ekyc.verification.service import CapabilityNotInstalled, VerificationService
+from ekyc.verification.service import VerificationService
 from ekyc.verification.webhooks import WebhookSender, deliver_due
 
 if TYPE_CHECKING:
@@ -38,26 +40,6 @@ Rng = Callable[[int], bytes]
 
 
 @dataclass
-class LazyOcr:
-    """The configured OCR engine, loaded on first call (CapabilityNotInstalled when missing)."""
-
-    engine: str
-    model_dir: Path | None = None
-    _loaded: Any = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self) -> Any:
-        with self._lock:
-            if self._loaded is None:
-                try:
-                    from models.ocr.factory import load_ocr
-                except ImportError as e:
-                    raise CapabilityNotInstalled(f"OCR is not installed: {e}") from e
-                self._loaded = load_ocr(self.engine, model_dir=self.model_dir)
-            return self._loaded
-
-
-@dataclass
 class Runtime:
     """Per-process state shared by every request."""
 
@@ -66,32 +48,13 @@ class Runtime:
     service: VerificationService
     trust_store: TrustStore
     face: FaceEngine | None
-    limiter: TokenBuckets
+    limiter: Limiter
     metrics: Metrics | None
     clock: Clock
-    ocr: LazyOcr
+    ocr: Callable[[], Any]  # the OCR engine on first call (LazyOcr, or the Ray backend's)
     sender: WebhookSender | None = None
     face_error: str | None = None
-
-
-def load_face(settings: Settings) -> tuple[FaceEngine | None, str | None]:
-    """The face engine from the model registry, or None with the reason it is missing."""
-    if not settings.face_models_enabled:
-        return None, "face models are disabled (EKYC_FACE_MODELS_ENABLED=false)"
-    try:
-        from ekyc.face.pipeline import FaceEngine
-        from models.registry import default_registry
-        from models.session import RuntimeOptions, parse_providers
-
-        registry = default_registry(settings.models_manifest)
-        options = RuntimeOptions(
-            parse_providers(",".join(settings.onnx_providers)), settings.onnx_threads
-        )
-        engine = FaceEngine.from_registry(registry, options, settings.face_thresholds)
-    except (ImportError, EkycError, OSError, TypeError) as e:
-        log.warning("face models not loaded: %s", e)
-        return None, str(e)
-    return engine, None
+    inference: Inference | None = None  # the backend the models come from (None: given)
 
 
 def build_runtime(
@@ -106,11 +69,14 @@ def build_runtime(
     db = Database(settings.database_url)
     db.migrate()
     face_error: str | None = None
-    if face == "load":
-        engine, face_error = load_face(settings)
+    inference: Inference | None = None
+    ocr: Callable[[], Any]
+    if face == "load":  # EKYC_INFERENCE: the models in this process, or on Ray Serve
+        inference = open_inference(settings)
+        engine, face_error, ocr = inference.face, inference.face_error, inference.ocr
     else:
         engine = face if not isinstance(face, str) else None
-    ocr = LazyOcr(settings.ocr_engine, settings.ocr_model_dir)
+        ocr = LazyOcr(settings.ocr_engine, settings.ocr_model_dir)
     service = VerificationService.from_settings(
         settings,
         db,
@@ -122,18 +88,25 @@ def build_runtime(
         ocr=ocr,
     )
     service.max_image_pixels = settings.max_image_pixels
+    if inference is not None and inference.documents is not None:
+        service.documents = inference.documents
     return Runtime(
         settings=settings,
         db=db,
         service=service,
         trust_store=trust_store,
         face=engine,
-        limiter=TokenBuckets(settings.rate_burst_seconds),
+        limiter=Limiter(
+            settings.rate_limit_storage,
+            settings.rate_burst_seconds,
+            settings.inflight_slot_ttl_seconds,
+        ),
         metrics=metrics,
         clock=clock,
         ocr=ocr,
         sender=WebhookSender.from_settings(settings),
         face_error=face_error,
+        inference=inference,
     )
 
 

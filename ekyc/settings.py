@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     retention_certified_copy_seconds: int = 2 * 365 * 24 * 3600
     #: most bytes of a PDF sent to POST /v1/verify/pdf
     max_pdf_bytes: int = 32 * 1024 * 1024
-    #: PDF checks per minute of a caller without an API key (per client address, per process)
+    #: PDF checks per minute of a caller without an API key (per client address)
     anonymous_pdf_rate_per_minute: int = 30
     #: decision policy file (default: the packaged ekyc/verification/default_policy.json)
     policy_file: Path | None = None
@@ -97,10 +97,19 @@ class Settings(BaseSettings):
     max_image_bytes: int = 8 * 1024 * 1024
     #: most pixels of one decoded image
     max_image_pixels: int = 40_000_000
-    #: requests per minute of a caller without an API key (per client address, per process)
+    #: requests per minute of a caller without an API key (per client address)
     anonymous_rate_per_minute: int = 600
-    #: burst size of the per-key token bucket, in seconds of the key's rate
+    #: burst of a rate limit, in seconds of the rate: at most rate × this / 60 requests in any
+    #: window of this many seconds
     rate_burst_seconds: float = 60.0
+    #: where rate limits and in-flight caps are counted: ``memory://`` (this process only) or
+    #: ``redis://host:port/db`` (shared by every replica; unreachable → 503 limits_unavailable)
+    rate_limit_storage: str = "memory://"
+    #: inference requests (liveness, face match, documents, helpers) one key may have in
+    #: flight at once, across replicas with a shared store (0: no cap)
+    max_inflight_per_key: int = 4
+    #: seconds after which an in-flight slot expires even if never released (a dead replica)
+    inflight_slot_ttl_seconds: float = 300.0
     #: serve Prometheus metrics at /metrics
     metrics_enabled: bool = True
     #: web origins allowed to call the API from a browser (CORS), comma-separated
@@ -114,6 +123,25 @@ class Settings(BaseSettings):
     ocr_engine: str = "default"
     #: folder with rec.onnx, keys.txt and optionally det.onnx for the paddle engine
     ocr_model_dir: Path | None = None
+    # --- inference backend (ekyc.inference) -------------------------------------------------
+    #: where the models run: ``local`` (in each API process) or ``ray`` (the Ray Serve
+    #: application of ``ekyc inference serve``)
+    inference: Literal["local", "ray"] = "local"
+    #: the Ray cluster: ``auto`` (the one on this machine), ``host:6379`` (its head's GCS)
+    #: or ``ray://host:10001`` (Ray Client)
+    ray_address: str = "auto"
+    #: the Serve application holding the face, OCR and comparison deployments
+    ray_app_name: str = "ekyc-inference"
+    #: seconds one call to the backend may take before 503 inference_timeout
+    inference_timeout_seconds: float = 60.0
+    #: Retry-After of the 503s inference_unavailable / _overloaded / _timeout
+    inference_retry_after_seconds: int = 5
+    #: options of each Serve deployment, JSON overriding ekyc.inference.config.DEFAULTS key
+    #: by key (num_replicas, num_cpus, num_gpus, max_ongoing_requests, max_queued_requests,
+    #: max_batch_size, batch_wait_timeout_s, onnx_providers, onnx_threads)
+    ray_face: dict[str, Any] = Field(default_factory=dict)
+    ray_ocr: dict[str, Any] = Field(default_factory=dict)
+    ray_compare: dict[str, Any] = Field(default_factory=dict)
     #: run the background jobs below in each API process
     background_jobs: bool = True
     #: seconds between webhook delivery passes

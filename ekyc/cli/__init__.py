@@ -15,6 +15,7 @@ from ekyc.cli import certs as certs_cli
 from ekyc.cli import chip as chip_cli
 from ekyc.cli import documents as documents_cli
 from ekyc.cli import face as face_cli
+from ekyc.cli import inference as inference_cli
 from ekyc.cli import liveness as liveness_cli
 from ekyc.cli import model_registry as models_cli
 from ekyc.cli import service as service_cli
@@ -34,6 +35,7 @@ for command in (
     service_cli.reader_bridge,
     service_cli.serve,
     bench_cli.bench,
+    inference_cli.inference,
     documents_cli.ocr,
     documents_cli.compare_cmd,
     keys,
