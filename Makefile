@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-noto-core chromium tesseract-ocr tesseract-ocr-vie postgresql
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-noto-core chromium tesseract-ocr tesseract-ocr-vie postgresql redis-server
 
 .PHONY: test test-all serve bench lint system-deps clean
 

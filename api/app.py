@@ -105,6 +105,7 @@ def create_app(
             app.state.runtime = None
             if rt.sender is not None:
                 rt.sender.close()
+            rt.limiter.close()
             rt.db.dispose()
 
     app = FastAPI(
@@ -150,12 +151,19 @@ def create_app(
 
     @app.get("/readyz", tags=["health"], responses=problem_responses(503))
     def readyz(request: Request) -> Any:
-        """Readiness: database reachable, CSCA trust store loaded, face models loaded."""
+        """Readiness: database and rate-limit store reachable, CSCA trust store and face
+        models loaded."""
         rt = runtime()
         cscas = len(rt.trust_store) if rt is not None else 0
         database = rt is not None and rt.db.ping()
         models = rt is not None and (rt.face is not None or not settings.face_models_enabled)
-        checks = {"database": database, "trust_store": cscas > 0, "models": models}
+        limits = rt is not None and rt.limiter.ping()
+        checks = {
+            "database": database,
+            "trust_store": cscas > 0,
+            "models": models,
+            "limits": limits,
+        }
         if not all(checks.values()):
             missing = ", ".join(k for k, ok in checks.items() if not ok)
             hint = " (set EKYC_TRUST_STORE)" if cscas == 0 else ""

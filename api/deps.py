@@ -1,5 +1,5 @@
-"""FastAPI dependencies: the process runtime, the caller's API key and role, rate limits,
-session visibility and idempotency keys.
+"""FastAPI dependencies: the process runtime, the caller's API key and role, rate limits and
+in-flight caps, session visibility and idempotency keys.
 
 Roles: kiosk and portal create and drive their own sessions; clerk reads any session and
 resolves reviews; auditor reads sessions and the audit log; admin manages keys. A session
@@ -10,7 +10,7 @@ session ids cannot be probed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -116,6 +116,19 @@ def key_or_anonymous_pdf(
         return current_key(request, rt, bearer, header_key)
     _limit(rt, f"pdf-ip:{_client(request)}", rt.settings.anonymous_pdf_rate_per_minute)
     return None
+
+
+def inflight_slot(
+    rt: RuntimeDep, principal: Annotated[Principal, Depends(current_key)]
+) -> Iterator[None]:
+    """Hold one of the key's ``max_inflight_per_key`` slots for an inference request
+    (429 ``too_many_inflight`` when all are taken); released however the request ends."""
+    with rt.limiter.slot(f"key:{principal.key_id}", rt.settings.max_inflight_per_key):
+        yield
+
+
+#: a route parameter (after the principal's) holding an in-flight slot for the request
+InflightSlot = Annotated[None, Depends(inflight_slot)]
 
 
 def require(*roles: Role) -> Callable[[Principal], Principal]:

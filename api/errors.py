@@ -51,6 +51,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "unauthorized": 401,
     "forbidden": 403,
     "rate_limited": 429,
+    "too_many_inflight": 429,
+    "limits_unavailable": 503,
     "unsupported_media_type": 415,
     "payload_too_large": 413,
     "invalid_idempotency_key": 422,
@@ -136,14 +138,41 @@ class Forbidden(EkycError):
     code = "forbidden"
 
 
-class RateLimited(EkycError):
+class RetryLater(EkycError):
+    """Refused for now: the answer carries ``Retry-After`` (header and ``retry_after``)."""
+
+    def __init__(self, retry_after: int, message: str) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class RateLimited(RetryLater):
     """The key (or anonymous client) spent its request budget; retry after some seconds."""
 
     code = "rate_limited"
 
     def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(f"rate limit exceeded; retry in {retry_after} s")
+        super().__init__(retry_after, f"rate limit exceeded; retry in {retry_after} s")
+
+
+class TooManyInflight(RetryLater):
+    """The key already has its most expensive (inference) requests in flight."""
+
+    code = "too_many_inflight"
+
+    def __init__(self, retry_after: int, cap: int) -> None:
+        super().__init__(
+            retry_after, f"this key already has {cap} inference requests in flight; retry later"
+        )
+
+
+class LimitsUnavailable(RetryLater):
+    """The shared rate-limit store cannot be reached: requests are refused, not unmetered."""
+
+    code = "limits_unavailable"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after, "the rate-limit store is unavailable; retry later")
 
 
 class UnsupportedMediaType(EkycError):
@@ -203,7 +232,7 @@ async def _ekyc_error(request: Request, exc: Exception) -> JSONResponse:
         response = problem(request, status, exc.code, str(exc), retry_after=exc.retry_after)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RetryLater):  # rate_limited, too_many_inflight, limits_unavailable
         response = problem(request, status, exc.code, str(exc), retry_after=exc.retry_after)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response

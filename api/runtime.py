@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 
 from api.observability import Metrics
-from api.ratelimit import TokenBuckets
+from api.ratelimit import Limiter
 from ekyc.icao.trust_store import TrustStore
 from ekyc.inference import Inference, open_inference
 
@@ -48,7 +48,7 @@ class Runtime:
     service: VerificationService
     trust_store: TrustStore
     face: FaceEngine | None
-    limiter: TokenBuckets
+    limiter: Limiter
     metrics: Metrics | None
     clock: Clock
     ocr: Callable[[], Any]  # the OCR engine on first call (LazyOcr, or the Ray backend's)
@@ -96,7 +96,11 @@ def build_runtime(
         service=service,
         trust_store=trust_store,
         face=engine,
-        limiter=TokenBuckets(settings.rate_burst_seconds),
+        limiter=Limiter(
+            settings.rate_limit_storage,
+            settings.rate_burst_seconds,
+            settings.inflight_slot_ttl_seconds,
+        ),
         metrics=metrics,
         clock=clock,
         ocr=ocr,

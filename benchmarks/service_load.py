@@ -315,6 +315,7 @@ def server_env(work: Workload, database_url: str, var: Path) -> dict[str, str]:
         EKYC_FACE_MODELS_ENABLED="true",
         EKYC_LOG_JSON="true",
         EKYC_BACKGROUND_JOBS="false",
+        EKYC_MAX_INFLIGHT_PER_KEY="0",  # every client drives one key: no per-key cap here
         PYTHONPATH=str(ROOT),
     )
     if work.manifest is not None:

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     retention_certified_copy_seconds: int = 2 * 365 * 24 * 3600
     #: most bytes of a PDF sent to POST /v1/verify/pdf
     max_pdf_bytes: int = 32 * 1024 * 1024
-    #: PDF checks per minute of a caller without an API key (per client address, per process)
+    #: PDF checks per minute of a caller without an API key (per client address)
     anonymous_pdf_rate_per_minute: int = 30
     #: decision policy file (default: the packaged ekyc/verification/default_policy.json)
     policy_file: Path | None = None
@@ -97,10 +97,19 @@ class Settings(BaseSettings):
     max_image_bytes: int = 8 * 1024 * 1024
     #: most pixels of one decoded image
     max_image_pixels: int = 40_000_000
-    #: requests per minute of a caller without an API key (per client address, per process)
+    #: requests per minute of a caller without an API key (per client address)
     anonymous_rate_per_minute: int = 600
-    #: burst size of the per-key token bucket, in seconds of the key's rate
+    #: burst of a rate limit, in seconds of the rate: at most rate × this / 60 requests in any
+    #: window of this many seconds
     rate_burst_seconds: float = 60.0
+    #: where rate limits and in-flight caps are counted: ``memory://`` (this process only) or
+    #: ``redis://host:port/db`` (shared by every replica; unreachable → 503 limits_unavailable)
+    rate_limit_storage: str = "memory://"
+    #: inference requests (liveness, face match, documents, helpers) one key may have in
+    #: flight at once, across replicas with a shared store (0: no cap)
+    max_inflight_per_key: int = 4
+    #: seconds after which an in-flight slot expires even if never released (a dead replica)
+    inflight_slot_ttl_seconds: float = 300.0
     #: serve Prometheus metrics at /metrics
     metrics_enabled: bool = True
     #: web origins allowed to call the API from a browser (CORS), comma-separated

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real pcscd with the vpcd virtual reader, and virtual CCCDs on it."""
+"""Shared fixtures: a real pcscd with the vpcd virtual reader, and virtual CCCDs on it; a
+throw-away Redis."""
 
 from __future__ import annotations
 
@@ -50,6 +51,17 @@ def pcscd() -> Iterator[None]:
             yield
     except RuntimeError as e:
         pytest.fail(f"cannot start pcscd for the PC/SC tests ({e}); `make test` installs it")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throw-away redis-server for the session (``tests.redis_server``); its URL."""
+    from tests.redis_server import redis_server, redis_server_path
+
+    if redis_server_path() is None:
+        pytest.skip("redis-server is not installed (`make system-deps` installs it)")
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

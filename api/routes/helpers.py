@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Principal, RuntimeDep, require
+from api.deps import InflightSlot, Principal, RuntimeDep, require
 from api.observability import step_timer
 from api.runtime import Runtime
 from api.schemas import problem_responses
@@ -65,7 +65,9 @@ def _timed(rt: Runtime, step: str) -> AbstractContextManager[Callable[[str], Non
         {"a", "b"},
     ),
 )
-async def compare_faces(request: Request, _p: Helper, rt: RuntimeDep) -> JSONResponse:
+async def compare_faces(
+    request: Request, _p: Helper, _slot: InflightSlot, rt: RuntimeDep
+) -> JSONResponse:
     """Two face images (``a``, ``b``): score, threshold, decision at an operating point."""
     face = rt.face
     if face is None:
@@ -104,7 +106,9 @@ async def compare_faces(request: Request, _p: Helper, rt: RuntimeDep) -> JSONRes
     responses=_ERRORS,
     openapi_extra=upload_openapi({"image": "image"}, ["image"], {"image"}),
 )
-async def ocr_card(request: Request, _p: Helper, rt: RuntimeDep) -> JSONResponse:
+async def ocr_card(
+    request: Request, _p: Helper, _slot: InflightSlot, rt: RuntimeDep
+) -> JSONResponse:
     """A photo of one CCCD side: the printed fields, the MRZ (checked) and the QR payload."""
     try:
         from ekyc.document.fields import read_card
@@ -130,7 +134,9 @@ async def ocr_card(request: Request, _p: Helper, rt: RuntimeDep) -> JSONResponse
         {"original": "array", "copy": "array"}, ["original", "copy"], {"original", "copy"}
     ),
 )
-async def compare_documents(request: Request, _p: Helper, rt: RuntimeDep) -> JSONResponse:
+async def compare_documents(
+    request: Request, _p: Helper, _slot: InflightSlot, rt: RuntimeDep
+) -> JSONResponse:
     """Original and copy pages (in order): MATCH, MISMATCH or UNREADABLE with every difference."""
     comparer = rt.service.documents
     if comparer is None:

@@ -21,6 +21,7 @@ from api.deps import (
     DRIVERS,
     READ_ANY,
     IdempotencyDep,
+    InflightSlot,
     Principal,
     RuntimeDep,
     SessionId,
@@ -162,6 +163,7 @@ async def submit_liveness_frames(
     request: Request,
     session_id: SessionId,
     principal: Driver,
+    _slot: InflightSlot,
     rt: RuntimeDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
@@ -194,6 +196,7 @@ async def submit_liveness_frames(
 def face_match(
     session_id: SessionId,
     principal: Driver,
+    _slot: InflightSlot,
     rt: RuntimeDep,
     idem: IdempotencyDep,
     body: FaceMatchRequest | None = None,
@@ -228,6 +231,7 @@ async def submit_documents(
     request: Request,
     session_id: SessionId,
     principal: Driver,
+    _slot: InflightSlot,
     rt: RuntimeDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:

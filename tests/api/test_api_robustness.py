@@ -133,7 +133,8 @@ def test_probes_and_metrics(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     ready = api.client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": True, "trust_store": True, "models": True}
+    checks = ready.json()["checks"]
+    assert checks == {"database": True, "trust_store": True, "models": True, "limits": True}
     text = api.client.get("/metrics").text
     assert "ekyc_http_request_duration_seconds_bucket" in text
     assert 'route="/v1/sessions/{session_id}"' in text  # templates, not raw ids
