@@ -152,7 +152,8 @@ def create_app(
     @app.get("/readyz", tags=["health"], responses=problem_responses(503))
     def readyz(request: Request) -> Any:
         """Readiness: database and rate-limit store reachable, CSCA trust store and face
-        models loaded."""
+        models loaded; ``inference`` says which backend runs the models (and for Ray,
+        whether this process has joined the cluster)."""
         rt = runtime()
         cscas = len(rt.trust_store) if rt is not None else 0
         database = rt is not None and rt.db.ping()
@@ -171,13 +172,21 @@ def create_app(
                 request, 503, "not_ready", f"not ready: {missing}{hint}", cscas=cscas, checks=checks
             )
         assert rt is not None
-        return {
+        out: dict[str, Any] = {
             "status": "ready",
             "cscas": cscas,
             "countries": sorted(rt.trust_store.countries),
             "checks": checks,
             "face_engine": rt.face is not None,
         }
+        inference = rt.inference
+        if inference is not None:
+            # not a readiness check: with the Ray cluster down, chip steps, sessions and
+            # status pages still work here, and inference answers 503s with Retry-After
+            out["inference"] = {"backend": inference.backend}
+            if inference.remote is not None:
+                out["inference"].update(inference.remote.connection())
+        return out
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

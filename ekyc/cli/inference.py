@@ -132,7 +132,7 @@ def status_cmd(address: str | None, timeout: float) -> None:
     settings = Settings()
     client = RayClient(address or settings.ray_address, settings.ray_app_name, timeout)
     try:
-        client.ensure_connected()
+        client.ensure_connected(wait_s=timeout)
     except Exception as e:  # noqa: BLE001 - InferenceUnavailable with the reason
         click.echo(json.dumps({"healthy": False, "error": str(e)}, indent=2))
         raise SystemExit(1) from None

@@ -52,6 +52,37 @@ class ServeProcess:
         except OSError:
             return ""
 
+    def replica_pids(self, deployment: str) -> list[int]:
+        """Process ids of the running replicas of ``deployment`` (Face, Ocr, Compare) on this
+        machine: Ray names a replica's worker process ``ray::ServeReplica:<app>:<name>``, and
+        every process of a cluster started here is in this command's session. Linux only."""
+        title = f"ray::ServeReplica:{self.app}:{deployment}".encode()
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:  # gone meanwhile
+                continue
+            session = int(stat.rsplit(")", 1)[1].split()[3])
+            name = cmdline.split(b"\0")[0].strip()
+            # while it runs a task the title may go on: "...:Face.handle_request"
+            if session == self.process.pid and (name == title or name.startswith(title + b".")):
+                found.append(int(entry.name))
+        return sorted(found)
+
+    def kill_replica(self, deployment: str) -> int:
+        """SIGKILL one replica of ``deployment`` (a crash: Serve notices and starts another);
+        its pid. For tests of a local cluster; on a cluster of several machines the same is
+        ``ray.kill`` on the replica's actor (``serve.status()`` names them)."""
+        pids = self.replica_pids(deployment)
+        if not pids:
+            raise RuntimeError(f"no running replica of {deployment} in {self.app!r}")
+        os.kill(pids[0], signal.SIGKILL)
+        return pids[0]
+
     def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM (the command deletes its application and stops the cluster it started),
         then SIGKILL to its whole process group after ``timeout`` seconds."""

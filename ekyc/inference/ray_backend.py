@@ -15,7 +15,6 @@ deadline), ``inference_timeout`` when a healthy backend is too slow (the call is
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -43,15 +42,20 @@ log = logging.getLogger(__name__)
 FACE, OCR, COMPARE, INGRESS = "Face", "Ocr", "Compare", "Inference"
 #: seconds between health checks while a call waits
 WAIT_SLICE_S = 1.0
-#: seconds a health check answer (and a failed connection) is reused before asking again
+#: seconds a health check answer is reused before asking again
 HEALTH_TTL_S = 1.0
 #: seconds one health check question may take
 PROBE_TIMEOUT_S = 1.0
+#: seconds a call waits for the process's first connection to the cluster
+CONNECT_WAIT_S = 5.0
+#: seconds between connection attempts while the cluster is out of reach
+RECONNECT_S = 2.0
 
 # Environment of a process that joins a cluster as a driver. Ray kills a driver that loses
 # its cluster for 60 s; an API process must outlive that and answer 503s instead. It must
 # never start a Ray instance of its own either (Ray does that on first use when
-# disconnected), and it gives up connecting after a few seconds rather than twenty.
+# disconnected). Connecting is done in a background thread (RayClient.ensure_connected):
+# a failed attempt still takes ray.init some forty seconds, whatever these say.
 DRIVER_ENV = {
     "RAY_gcs_rpc_server_reconnect_timeout_s": str(10 * 365 * 24 * 3600),
     "RAY_ENABLE_AUTO_CONNECT": "0",
@@ -108,7 +112,11 @@ class RayClient:
         self._lock = threading.Lock()
         self._handles: dict[str, Any] = {}
         self._describe: dict[str, dict[str, Any]] = {}
-        self._connect_failed: tuple[float, str] | None = None
+        self._connector: threading.Thread | None = None
+        self._connected = threading.Event()
+        self._connect_started = 0.0  # monotonic time of the first attempt
+        #: why the last connection attempt failed (None: none failed yet, or connected)
+        self._connect_error: str | None = None
         self._health: dict[str, tuple[float, str | None]] = {}
         self._health_lock = threading.Lock()
 
@@ -134,37 +142,64 @@ class RayClient:
 
     # --- connection -----------------------------------------------------------------------
 
-    def ensure_connected(self) -> None:
-        """Connect (once per process); InferenceUnavailable while the cluster is out of reach
-        (a failed attempt is retried after HEALTH_TTL_S, not on every request)."""
+    def ensure_connected(self, wait_s: float = CONNECT_WAIT_S) -> None:
+        """Connect (once per process, in a background thread); InferenceUnavailable while the
+        cluster is out of reach. Only the first connection is waited for, up to ``wait_s``
+        after its attempt began: later, and once an attempt has failed, calls fail at once
+        with the reason while the thread tries again (a failed ``ray.init`` takes some forty
+        seconds: no request waits for one)."""
         import ray
 
         if ray.is_initialized():
             return
+        self.connect_in_background()
+        left = self._connect_started + wait_s - time.monotonic()
+        if self._connect_error is None and self._connected.wait(max(0.0, left)):
+            return
+        if ray.is_initialized():
+            return
+        raise self.unavailable(
+            self._connect_error or f"still connecting to the Ray cluster at {self.address!r}"
+        )
+
+    def connect_in_background(self) -> None:
+        """Start connecting now (no-op while a connection attempt runs or once connected);
+        the thread tries again every RECONNECT_S until it joins the cluster."""
         with self._lock:
-            if ray.is_initialized():
+            if self._connector is not None and self._connector.is_alive():
                 return
-            failed = self._connect_failed
-            if failed is not None and time.monotonic() - failed[0] < HEALTH_TTL_S:
-                raise self.unavailable(failed[1])
+            if self._connect_started == 0.0:
+                self._connect_started = time.monotonic()
+            self._connector = threading.Thread(
+                target=self._connect_loop, name="ekyc-ray-connect", daemon=True
+            )
+            self._connector.start()
+
+    def _connect_loop(self) -> None:
+        import ray
+
+        while not ray.is_initialized():
             try:
                 connect(self.address)
             except Exception as e:  # noqa: BLE001 - ray raises ConnectionError, RuntimeError …
                 reason = f"cannot join the Ray cluster at {self.address!r}: {e}"
-                self._connect_failed = (time.monotonic(), reason)
-                log.warning("%s", reason)
-                raise self.unavailable(reason) from None
-            self._connect_failed = None
+                if self._connect_error is None:
+                    log.warning("%s (trying again every %g s)", reason, RECONNECT_S)
+                self._connect_error = reason
+                time.sleep(RECONNECT_S)
+        self._connect_error = None
+        self._connected.set()
 
-    def connect_in_background(self) -> None:
-        """Start connecting now so the first request does not wait for it."""
+    def connection(self) -> dict[str, Any]:
+        """Whether this process has joined the cluster, and why not (for /readyz)."""
+        import ray
 
-        def run() -> None:
-            # a failure is in the log; requests answer 503 until the cluster is reachable
-            with contextlib.suppress(InferenceUnavailable):
-                self.ensure_connected()
-
-        threading.Thread(target=run, name="ekyc-ray-connect", daemon=True).start()
+        connected = ray.is_initialized()
+        return {
+            "address": self.address,
+            "connected": connected,
+            "error": None if connected else self._connect_error,
+        }
 
     def handle(self, deployment: str) -> Any:
         """The Serve handle of a deployment of the application."""
