@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf fonts-noto-core chromium tesseract-ocr tesseract-ocr-vie postgresql redis-server
 
-.PHONY: test test-all serve bench lint system-deps clean
+.PHONY: test test-all test-scale serve bench lint system-deps clean
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -31,6 +31,13 @@ $(STAMP): pyproject.toml | system-deps
 test: system-deps $(STAMP)
 	@pg=$$(bash .ci/postgres.sh start) || exit 1; eval "$$pg"; trap 'bash .ci/postgres.sh stop >/dev/null 2>&1' EXIT; \
 	  $(BIN)/pytest -q
+
+# Scale-out (tests/scale, ~2 min on 2 cores): PostgreSQL, Redis, a local Ray cluster with the
+# Serve application, 3 API replicas behind a round-robin balancer, 50 concurrent sessions,
+# an API replica and a Ray replica killed mid-run. Kept out of `make test`; CI runs both.
+test-scale: system-deps $(STAMP)
+	@pg=$$(bash .ci/postgres.sh start) || exit 1; eval "$$pg"; trap 'bash .ci/postgres.sh stop >/dev/null 2>&1' EXIT; \
+	  $(BIN)/pytest -q -m scale tests/scale
 
 test-all: system-deps $(STAMP)
 	@pg=$$(bash .ci/postgres.sh start) || exit 1; eval "$$pg"; trap 'bash .ci/postgres.sh stop >/dev/null 2>&1' EXIT; \

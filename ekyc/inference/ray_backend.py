@@ -50,6 +50,8 @@ PROBE_TIMEOUT_S = 1.0
 CONNECT_WAIT_S = 5.0
 #: seconds between connection attempts while the cluster is out of reach
 RECONNECT_S = 2.0
+#: a call whose replica died is sent again this many times (to another replica)
+REPLICA_RETRIES = 2
 
 # Environment of a process that joins a cluster as a driver. Ray kills a driver that loses
 # its cluster for 60 s; an API process must outlive that and answer 503s instead. It must
@@ -222,7 +224,8 @@ class RayClient:
 
     def probe(self, deployment: str) -> str | None:
         """None when the cluster answers, Serve runs the application and the deployment has
-        a running replica; else what is missing. Each question waits PROBE_TIMEOUT_S at most."""
+        a running replica (or the Serve controller is too busy to say); else what is missing.
+        Each question waits PROBE_TIMEOUT_S at most."""
         import ray
 
         if not ray.is_initialized():
@@ -241,11 +244,18 @@ class RayClient:
             controller = ray.get_actor(SERVE_CONTROLLER_NAME, namespace=SERVE_NAMESPACE)
         except ValueError:
             return "Ray Serve is not running on the cluster"
+        from ray.exceptions import GetTimeoutError
+
         try:
             ref: Any = controller.get_serve_instance_details.remote()
             details: dict[str, Any] = ray.get(ref, timeout=PROBE_TIMEOUT_S)
             status = ServeInstanceDetails(**details)._get_status()
-        except Exception as e:  # noqa: BLE001 - timeout, dead controller
+        except GetTimeoutError:
+            # a busy controller (starting replicas, a loaded machine) is slow, not gone: no
+            # verdict, the call goes on waiting until its own deadline
+            log.info("the Serve controller did not answer within %g s", PROBE_TIMEOUT_S)
+            return None
+        except Exception as e:  # noqa: BLE001 - a dead controller
             return f"the Serve controller does not answer ({type(e).__name__})"
         app = status.applications.get(self.app_name)
         if app is None:
@@ -284,8 +294,35 @@ class RayClient:
     # --- calls ----------------------------------------------------------------------------
 
     def call(self, deployment: str, method: str, *args: Any) -> Any:
-        """``deployment.method(*args)`` on a replica, within the deadline."""
-        from ray.exceptions import RayError, RayTaskError
+        """``deployment.method(*args)`` on a replica, within the deadline.
+
+        A replica that dies under the call (killed, its machine lost) costs a retry on
+        another one, up to REPLICA_RETRIES times within the same deadline: model calls have
+        no side effects. When none is left, the call fails as the deployment being down."""
+        from ray.exceptions import RayActorError
+
+        down = self._down(deployment)
+        if down is not None:
+            raise self.unavailable(down)
+        deadline = time.monotonic() + self.timeout_s
+        for attempt in range(REPLICA_RETRIES + 1):
+            try:
+                return self._call_once(deployment, method, deadline, args)
+            except RayActorError as e:
+                if attempt == REPLICA_RETRIES or deadline - time.monotonic() <= 0:
+                    raise self._mark_down(deployment, f"{type(e).__name__}: {e}") from None
+                log.warning(
+                    "a %s replica died under %s (%s): trying another one",
+                    deployment,
+                    method,
+                    type(e).__name__,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call_once(
+        self, deployment: str, method: str, deadline: float, args: tuple[Any, ...]
+    ) -> Any:
+        from ray.exceptions import RayActorError, RayError, RayTaskError
         from ray.serve.exceptions import (
             BackPressureError,
             DeploymentUnavailableError,
@@ -293,10 +330,6 @@ class RayClient:
             RequestCancelledError,
         )
 
-        down = self._down(deployment)
-        if down is not None:
-            raise self.unavailable(down)
-        deadline = time.monotonic() + self.timeout_s
         response = None
         try:
             response = getattr(self.handle(deployment), method).remote(*args)
@@ -323,6 +356,8 @@ class RayClient:
             cause = e.cause
             if isinstance(cause, RemoteFailure):
                 raise cause.unwrap() from None  # the model's own error, mapped as in-process
+            if isinstance(cause, RayActorError):
+                raise cause from None
             raise self.unavailable(f"{deployment}.{method} failed: {e}") from None
         except RequestCancelledError:
             raise InferenceTimeout(
@@ -330,6 +365,8 @@ class RayClient:
             ) from None
         except DeploymentUnavailableError as e:
             raise self._mark_down(deployment, f"{deployment} is not deployed ({e})") from None
+        except RayActorError:
+            raise  # the replica died: call() tries another
         except (RayError, RayServeException, ConnectionError) as e:
             raise self._mark_down(deployment, f"{type(e).__name__}: {e}") from None
 

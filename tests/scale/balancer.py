@@ -68,6 +68,11 @@ class RoundRobin:
         async def close() -> None:
             if self._server is not None:
                 self._server.close()
+            # connections still piped: end them here, not as tasks destroyed with the loop
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)

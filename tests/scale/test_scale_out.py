@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import threading
 import time
@@ -40,14 +41,12 @@ from benchmarks.service_load import (
     scratch_postgres,
     server_env,
 )
+from ekyc.inference.launcher import ServeProcess, start_serve
+from ekyc.inference.ray_backend import FACE
 from tests.scale.balancer import RoundRobin
 from tests.session_checks import check_rows
 
-pytestmark = [pytest.mark.scale]
-# the shared-limits (tests/redis_server.py) and Ray Serve (ekyc.inference) parts of issue 12
-# are not on main yet: until they land the module says so instead of failing
-pytest.importorskip("ekyc.inference.ray_app", reason="the Ray Serve backend is not built yet")
-pytest.importorskip("tests.redis_server", reason="the shared-limits Redis helper is not built yet")
+pytestmark = [pytest.mark.scale, pytest.mark.ray, pytest.mark.timeout(900)]
 
 PG_URL = os.environ.get("EKYC_TEST_POSTGRES_URL")
 REPLICAS = 3
@@ -115,6 +114,7 @@ class Kiosk:
             limits=httpx.Limits(max_keepalive_connections=0),
         )
         self.retries: dict[str, int] = {}
+        self.why: Counter[str] = Counter()  # what each retry answered: "503 inference_…"
         self.deadline = time.monotonic() + SESSION_DEADLINE_S
 
     def send(self, what: str, method: str, path: str, **kw: Any) -> httpx.Response:
@@ -124,14 +124,16 @@ class Kiosk:
                 raise AssertionError(f"{what}: no answer before the session deadline")
             try:
                 r = self.http.request(method, path, **kw)
-            except httpx.TransportError:
+            except httpx.TransportError as e:
                 self.retries[what] = self.retries.get(what, 0) + 1
+                self.why[type(e).__name__] += 1
                 time.sleep(0.5)
                 continue
             if r.status_code not in RETRYABLE:
                 return r
             assert r.headers.get("content-type", "").startswith("application/problem+json"), r
             self.retries[what] = self.retries.get(what, 0) + 1
+            self.why[f"{r.status_code} {r.json().get('code')}"] += 1
             time.sleep(min(float(r.headers.get("retry-after", "1")), 5.0))
 
     def close(self) -> None:
@@ -203,27 +205,35 @@ def run_session(
     )
     assert match["step"]["outcome"] == "pass", match
     final = ok(k.send("get", "GET", f"/v1/sessions/{sid}"))
-    return {"id": sid, "session": final, "chip_step": chip_step["step"], "retries": k.retries}
+    return {
+        "id": sid,
+        "session": final,
+        "chip_step": chip_step["step"],
+        "retries": k.retries,
+        "why": k.why,
+    }
 
 
 # --- the deployment --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from tests.redis_server import redis_server
-
-    with redis_server(tmp_path_factory.mktemp("redis")) as url:
-        yield url
+#: two Face replicas (one is killed); 2 CPUs reserved in all, what this 2-core machine has
+RAY_FACE = {"num_replicas": 2, "num_cpus": 0.5}
+RAY_OTHERS = {"num_cpus": 0.25}
 
 
 @pytest.fixture(scope="module")
-def ray_serve(tmp_path_factory: pytest.TempPathFactory, work: Workload) -> Iterator[Any]:
-    from ekyc.inference.ray_app import serve_in_subprocess
-
-    with serve_in_subprocess(
-        tmp_path_factory.mktemp("ray"), models_manifest=work.manifest, face_replicas=2
-    ) as app:
+def ray_serve(tmp_path_factory: pytest.TempPathFactory, work: Workload) -> Iterator[ServeProcess]:
+    """``ekyc inference serve`` on a local Ray cluster of its own, with the PAD models."""
+    env = {
+        "EKYC_RAY_FACE": json.dumps(RAY_FACE),
+        "EKYC_RAY_OCR": json.dumps(RAY_OTHERS),
+        "EKYC_RAY_COMPARE": json.dumps(RAY_OTHERS),
+    }
+    if work.manifest is not None:
+        env["EKYC_MODELS_MANIFEST"] = str(work.manifest)
+    log = tmp_path_factory.mktemp("ray") / "serve.log"
+    with start_serve(env=env, timeout=300, log_path=log) as app:
         yield app
 
 
@@ -244,7 +254,7 @@ def cluster(
     work: Workload,
     database_url: str,
     redis_url: str,
-    ray_serve: Any,
+    ray_serve: ServeProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[list[ServerProcess], RoundRobin]]:
     var = tmp_path_factory.mktemp("var")
@@ -255,7 +265,7 @@ def cluster(
         EKYC_RATE_LIMIT_STORAGE=redis_url,
         EKYC_MAX_INFLIGHT_PER_KEY="2",
     )
-    env.pop("EKYC_MODELS_MANIFEST", None)  # the API replicas load no models: Ray does
+    # the API replicas load no models (Ray does); their manifest says PAD is there to use
     with replicas(env, var) as servers:
         backends = [("127.0.0.1", s.port) for s in servers]
         with RoundRobin(backends) as lb:
@@ -267,7 +277,7 @@ def cluster(
 
 def test_sessions_survive_a_replica_and_a_ray_replica_killed(
     cluster: tuple[list[ServerProcess], RoundRobin],
-    ray_serve: Any,
+    ray_serve: ServeProcess,
     work: Workload,
     chips: list[Any],
     database_url: str,
@@ -292,7 +302,7 @@ def test_sessions_survive_a_replica_and_a_ray_replica_killed(
         chip_done.wait(timeout=SESSION_DEADLINE_S)
         time.sleep(1.5)  # liveness frames are in flight on every replica
         servers[1].kill9()
-        ray_serve.kill_replica("face")
+        killed = ray_serve.kill_replica(FACE)
         results = [f.result() for f in futures]
 
     hits = Counter(lb.choices[first:])
@@ -304,8 +314,18 @@ def test_sessions_survive_a_replica_and_a_ray_replica_killed(
         assert r["chip_step"]["evidence"]["ef_sod"] == sent_sod, (n, r["chip_step"])
         counts = check_rows(database_url, r["id"])
         assert counts["chip"] == counts["liveness"] == counts["face_match"] == 1, counts
+    # calls the Face kill caught in flight, sent again to the other replica by the API
+    resent = sum(
+        s.log_path.read_text(errors="replace").count("replica died under") for s in servers
+    )
     retried = sum(sum(r["retries"].values()) for r in results)
-    print(f"\n{KIOSKS} sessions decided; requests retried: {retried}; per replica: {hits}")
+    why = sum((r["why"] for r in results), Counter())
+    print(
+        f"\n{KIOSKS} sessions decided; requests retried: {retried} ({dict(why)}); "
+        f"per replica: {dict(hits)}; "
+        f"Face replica pid {killed} killed ({resent} calls on it sent again), replicas now "
+        f"{ray_serve.replica_pids(FACE)}"
+    )
 
 
 def test_one_key_one_budget_across_replicas(
