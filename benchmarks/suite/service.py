@@ -6,11 +6,23 @@ Server times come from the server's own access log (per request id), client time
 wall time around each call. Peer: a bare FastAPI app (``benchmarks.hello_app``) under the
 same uvicorn settings, driven by the same clients: ``GET /hello`` against the service's
 ``GET /v1/sessions/{id}``. The breakdown is one full session at 1 client, step by step.
+
+Inference backends: the same full sessions at 1/4/16 clients against a server on the Ray
+backend (``ekyc inference serve`` on a local Ray cluster, started here), next to the local
+backend's figures of the same run; and faces embedded per second by 16 concurrent callers on
+a Serve application with ``@serve.batch`` on, then on one with it off (``--no-batching``),
+both in the same cluster (``benchmarks.ray_embeds``, in its own process), with the local
+embedder one crop at a time as the reference.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import fastapi
@@ -44,7 +56,7 @@ def _hello_server(ctx: Context) -> sl.ServerProcess:
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    levels = (1, 4) if ctx.quick else sl.LEVELS
+    levels = sl.LEVELS  # 1/4/16 also under --quick: the backends are compared at each
     requests = ctx.pick(40, 400)
     sessions = ctx.pick(2, 16)
     root = ctx.workdir / "service"
@@ -65,6 +77,7 @@ def run(ctx: Context) -> dict[str, Any]:
                 by_level[n] = _level(server, token, work, n, requests, sessions)
     finally:
         server.stop()
+    ray_part, ray_skipped = _ray_backend(ctx, work, root, requests, sessions)
     hello = _hello_server(ctx)
     hello_levels: dict[int, dict[str, Any]] = {}
     with ctx.track("service peer: bare FastAPI hello", None):
@@ -76,7 +89,175 @@ def run(ctx: Context) -> dict[str, Any]:
                 hello_levels[n] = {"calls": calls, "per_s": len(calls) / wall}
         finally:
             hello.stop()
-    return _section(by_level, hello_levels, levels, work)
+    section = _section(by_level, hello_levels, levels, work)
+    _add_ray(section, by_level, ray_part, ray_skipped)
+    return section
+
+
+#: reservations of each Serve application here: two of them (batching on, off) share the
+#: local cluster, which has os.cpu_count() CPUs (2 on the development machine)
+RAY_ENV = {
+    "EKYC_RAY_FACE": json.dumps({"num_cpus": 0.5}),
+    "EKYC_RAY_OCR": json.dumps({"num_cpus": 0.25}),
+    "EKYC_RAY_COMPARE": json.dumps({"num_cpus": 0.25}),
+}
+EMBED_CLIENTS = 16
+
+
+def _ray_backend(
+    ctx: Context, work: sl.Workload, root: Path, requests: int, sessions: int
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Full sessions on the Ray backend at 1/4/16 clients, embeds/s with batching on and
+    off; (None, why) when Ray Serve is not installed or does not start."""
+    try:
+        import ray.serve  # noqa: F401
+
+        from ekyc.inference.launcher import start_serve
+    except ImportError as e:
+        return None, f"Ray Serve is not installed (pip install -e '.[ray]'): {e}"
+    env = dict(RAY_ENV)
+    if work.manifest is not None:
+        env["EKYC_MODELS_MANIFEST"] = str(work.manifest)
+    crops = ctx.pick(160, 480)
+    out: dict[str, Any] = {"levels": {}, "embeds": {}}
+    with ctx.track("service (ray): starting ekyc inference serve", None):
+        t0 = time.perf_counter()
+        try:
+            app = start_serve(env=env, log_path=root / "serve.log")
+        except RuntimeError as e:
+            return None, f"ekyc inference serve did not start: {str(e)[-400:]}"
+        out["serve_start_s"] = round(time.perf_counter() - t0, 1)
+    try:
+        url = f"sqlite:///{root / 'bench-ray.db'}"
+        token = sl.create_key(url)
+        var = root / "var-ray"
+        var.mkdir(exist_ok=True)
+        server_env = {**sl.server_env(work, url, var), **app.env()}
+        server = sl.ServerProcess(server_env, root / "server-ray.log", 1)
+        with ctx.track("service (ray): starting the server", None):
+            server.start()
+            _wait_joined(server)
+        try:
+            for n in sl.LEVELS:
+                with ctx.track(f"service (ray): {n} client(s)", None):
+                    out["levels"][n] = _level(server, token, work, n, requests // 4, sessions)
+        finally:
+            server.stop()
+        with ctx.track("service (ray): embeds/s, batching on", None):
+            out["embeds"]["batched"] = _embeds(app.address, app.app, crops)
+        off_env = {**env, "EKYC_RAY_APP_NAME": f"{app.app}-nobatch"}
+        with ctx.track("service (ray): embeds/s, batching off", None):
+            off = start_serve(["--address", app.address, "--no-batching"], env=off_env,
+                              log_path=root / "serve-nobatch.log")  # fmt: skip
+            try:
+                out["embeds"]["unbatched"] = _embeds(off.address, off.app, crops)
+            finally:
+                off.stop()
+    finally:
+        app.stop()
+    out["embeds"]["local"] = _local_embeds(ctx)
+    return out, None
+
+
+def _wait_joined(server: sl.ServerProcess, timeout: float = 60.0) -> None:
+    """Until the server's /readyz says it has joined the Ray cluster."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = httpx.get(f"{server.base_url}/readyz", timeout=5).json().get("inference", {})
+        if info.get("connected"):
+            return
+        if time.monotonic() > deadline:
+            raise sl.BenchError(f"the server did not join the Ray cluster: {info}")
+        time.sleep(0.2)
+
+
+def _embeds(address: str, app: str, crops: int) -> dict[str, Any]:
+    """benchmarks.ray_embeds in its own process (it joins the cluster as a driver)."""
+    cmd = [sys.executable, "-m", "benchmarks.ray_embeds", "--address", address, "--app", app,
+           "--clients", str(EMBED_CLIENTS), "--crops", str(crops)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(sl.ROOT)}
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        cmd, cwd=sl.ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        raise sl.BenchError(f"ray_embeds failed: {done.stderr[-800:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _local_embeds(ctx: Context) -> dict[str, Any]:
+    """The in-process embedder, one crop per call on one thread: the reference."""
+    from benchmarks.ray_embeds import crops
+    from ekyc.face.pipeline import FaceEngine
+
+    engine = FaceEngine.from_registry()
+    faces = crops()
+    n = ctx.pick(160, 480)
+    for c in faces:
+        engine.embedder.embed(c[None])
+    t0 = time.perf_counter()
+    for i in range(n):
+        engine.embedder.embed(faces[i % len(faces)][None])
+    return {"crops": n, "clients": 1, "embeds_per_s": round(n / (time.perf_counter() - t0), 1)}
+
+
+def _add_ray(
+    section: dict[str, Any],
+    local: dict[int, dict[str, Any]],
+    ray: dict[str, Any] | None,
+    skipped: str | None,
+) -> None:
+    """The Ray part into the section: stages, throughput rows, figures, a backends table."""
+    if ray is None:
+        section.setdefault("skipped_parts", {})["ray"] = skipped or "not run"
+        return
+    stages, figures = section["stages"], section["figures"]
+    rows = []
+    for n, lv in ray["levels"].items():
+        st = stage([x["client_ms"] for x in lv["sessions"]])
+        stages[f"full session (Ray backend) @{n} clients (client)"] = st
+        here = local.get(n)
+        local_st = stage([x["client_ms"] for x in here["sessions"]]) if here else {}
+        rows.append(
+            {
+                "clients": n,
+                "local sessions/s": round(here["sessions_per_s"], 3) if here else None,
+                "ray sessions/s": round(lv["sessions_per_s"], 3),
+                "local session p95 ms": local_st.get("p95"),
+                "ray session p95 ms": st.get("p95"),
+                "ray outcomes": lv["outcomes"],
+                "ray errors": lv["errors"],
+            }
+        )
+        figures[f"sessions_per_s_ray@{n}"] = {
+            "value": round(lv["sessions_per_s"], 3),
+            "unit": "1/s",
+            "better": "higher",
+            "label": f"full sessions/s at {n} client(s), Ray backend",
+        }
+        for row in section["throughput"]["levels"]:
+            if row["clients"] == n:
+                row["full sessions/s (Ray backend)"] = round(lv["sessions_per_s"], 3)
+    for kind, e in ray["embeds"].items():
+        figures[f"embeds_per_s_{kind}"] = {
+            "value": e["embeds_per_s"],
+            "unit": "1/s",
+            "better": "higher",
+            "label": f"faces embedded per second, {kind}"
+            + (f" ({e['clients']} concurrent callers)" if kind != "local" else " (in-process)"),
+        }
+    section["backends"] = {
+        "about": "full sessions (chip + challenge + 5 liveness frames + face match), SQLite, "
+        "1 uvicorn worker; local: the models in the server process; ray: ekyc inference serve "
+        "on a local Ray cluster on the same machine (1 replica per deployment)",
+        "serve_start_s": ray["serve_start_s"],
+        "levels": rows,
+        "embeds": ray["embeds"],
+    }
+    section["detail"]["ray"] = {
+        str(n): {"outcomes": lv["outcomes"], "errors": lv["errors"]}
+        for n, lv in ray["levels"].items()
+    }
 
 
 def _level(

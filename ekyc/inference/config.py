@@ -50,6 +50,8 @@ class DeploymentOptions(BaseModel):
     max_batch_size: int = Field(default=1, ge=1)
     #: seconds a batch waits for more crops once the first arrived
     batch_wait_timeout_s: float = Field(default=0.005, ge=0)
+    #: face embedder: batches run at once, each in its own thread (about the replica's cores)
+    max_concurrent_batches: int = Field(default=2, ge=1)
     #: ONNX Runtime providers of this deployment's sessions (None: as the local backend)
     onnx_providers: list[str] | None = None
     #: intra-op threads per ONNX Runtime session (None: as the local backend)

@@ -9,7 +9,10 @@ batch (``@serve.batch``) while the previous batch runs.
 Batching: SFace (the built-in embedder) has a fixed batch of 1 in its ONNX graph, so a batch
 of N crops is one call of ``FaceEmbedder.embed`` that runs the graph N times back to back:
 it saves the per-request overhead (one thread hand-off, one queue wait), not model compute.
-An embedder with a symbolic batch axis runs the N crops in one ONNX Runtime call. PAD, the
+An embedder with a symbolic batch axis runs the N crops in one ONNX Runtime call. Up to
+``max_concurrent_batches`` batches run at once (each in its own thread, ONNX Runtime
+sessions being thread-safe): with one, a replica's embeddings would use one core however
+many it has, slower than unbatched calls, which run side by side. PAD, the
 face detector (one image of its own size per call) and OCR are not batched across requests.
 """
 
@@ -51,9 +54,13 @@ class FaceModels:
         self.options = DeploymentOptions(**options)
         self.engine = build_face(self.settings, family_options(self.settings, "face", self.options))
         self.batching = self.options.max_batch_size > 1
-        batch: Any = self._embed_batch  # serve.batch's wrapper, retuned per deployment
-        batch.set_max_batch_size(self.options.max_batch_size)
-        batch.set_batch_wait_timeout_s(self.options.batch_wait_timeout_s)
+        # this deployment's own batcher (serve.batch over the bound method): its options,
+        # max_concurrent_batches included, come from the configuration
+        self._embed_batch: Any = serve.batch(
+            max_batch_size=self.options.max_batch_size,
+            batch_wait_timeout_s=self.options.batch_wait_timeout_s,
+            max_concurrent_batches=self.options.max_concurrent_batches,
+        )(self._embed_many)
         self.counts: Counter[str] = Counter()
         self.batch_sizes: Counter[int] = Counter()
 
@@ -67,6 +74,7 @@ class FaceModels:
             "providers": _providers(getattr(e.embedder, "_session", None)),
             "max_batch_size": self.options.max_batch_size,
             "batch_wait_timeout_s": self.options.batch_wait_timeout_s,
+            "max_concurrent_batches": self.options.max_concurrent_batches,
             **_where(),
         }
 
@@ -101,8 +109,7 @@ class FaceModels:
         self.batch_sizes[len(crops)] += 1
         return self.engine.embedder.embed(crops)
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
-    async def _embed_batch(self, crops: list[np.ndarray]) -> list[np.ndarray]:
+    async def _embed_many(self, crops: list[np.ndarray]) -> list[np.ndarray]:
         out = await asyncio.to_thread(self._embed_now, np.stack(crops))
         return list(out)
 
