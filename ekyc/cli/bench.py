@@ -35,7 +35,7 @@ def _tolerance(_ctx: Any, _param: Any, value: str) -> float:
 def suite_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options of a suite run (on ``ekyc bench`` itself and on ``ekyc bench run``)."""
     options = [
-        click.option("--quick", is_flag=True, help="a few runs per figure (CI: < 2 min)"),
+        click.option("--quick", is_flag=True, help="a few runs per figure (a few minutes)"),
         click.option(
             "--providers", default="cpu", show_default=True, help="ONNX Runtime: cpu or cuda"
         ),
