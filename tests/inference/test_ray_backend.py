@@ -304,6 +304,31 @@ def test_a_call_past_its_deadline_is_inference_timeout(serve_app: Any, card: Any
     assert slow.health(COMPARE) is None  # a slow backend is not a dead one
 
 
+def _status(address: str) -> tuple[int, dict[str, Any]]:
+    """``ekyc inference status --address ADDRESS`` in its own process: exit code, JSON."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "ekyc.cli", "inference", "status", "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_inference_status_reports_each_deployment(serve_app: Any) -> None:
+    code, status = _status(serve_app.address)
+    assert code == 0 and status["healthy"] is True, status
+    face = status["deployments"]["Face"]
+    assert face["describe"]["max_batch_size"] == FACE_OPTIONS["max_batch_size"]
+    assert face["stats"]["embed_requests"] > 0  # the tests above ran on it
+    assert status["deployments"]["Ocr"]["describe"]["name"]
+    assert status["deployments"]["Compare"]["describe"]["installed"] is True
+
+
 # --- through the HTTP API ------------------------------------------------------------------
 
 
@@ -432,6 +457,8 @@ def test_a_deleted_application_then_a_killed_cluster_are_503_soon(
     t0 = time.monotonic()
     r = _compare_faces(api, PHOTOS[0], PHOTOS[2])
     _assert_unavailable(r, time.monotonic() - t0, within=10.0)
+    code, status = _status(serve_app.address)
+    assert code == 1 and status["healthy"] is False and "Face" in status["problems"], status
 
     ray.shutdown()  # this process leaves the cluster before it goes
     os.killpg(serve_app.process.pid, signal.SIGKILL)  # the command and its whole cluster
