@@ -4,10 +4,11 @@ Per page pair the copy is registered onto the original (ORB features, ratio test
 homography, then ``findTransformECC`` refinement) and warped into the original's pixels.
 
 Text lines (the caller's regions, one box per printed line, e.g. ``card_regions``; else the OCR
-detector's lines on the original) are judged by OCR first: each line is read on the original
-and, through the same quad, on the aligned copy (``read_lines``), and the normalised strings
-compared. OCR alone misreads now and then, so a differing reading is reported only when the
-line's ink agrees (some changed strokes inside the line after tone matching), and ink alone
+detector's lines on the original) are judged by OCR first: each line with some changed ink
+(or under glare) is read on the original and, through the same quad, on the aligned copy
+(``read_lines``), and the normalised strings compared; a line whose ink did not change at
+all is not read. OCR alone misreads now and then, so a differing reading is reported only
+when the line's ink agrees (some changed strokes inside the line after tone matching), and ink alone
 reports a line only when a large share of it changed (a removed line). On lines under glare on
 the copy (bright, washed-out ink) only what glare cannot fake counts: a confident change of
 letters read alike at every framing, or the original's ink missing where the line is clear of

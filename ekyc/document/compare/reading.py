@@ -89,20 +89,22 @@ def softened_readings(
 
 def text_lines(
     ocr: OcrLike | None, original: np.ndarray, regions: Mapping[str, Box]
-) -> tuple[list[Line], list[TextBox]]:
-    """The lines to judge as text, and the original's readings (empty without OCR)."""
+) -> tuple[list[Line], dict[int, TextBox]]:
+    """The lines to judge as text, and the original's readings by line index.
+
+    Named lines (the caller's regions) are not read here: only the lines whose reading can
+    change the verdict are read, later. Without named lines the OCR finds the lines, and
+    reads them all while it is at it."""
     named = [
         Line(name, b, box_quad(b))
         for name, b in regions.items()
         if is_text_line(name) and b[2] > 0 and b[3] > 0
     ]
-    if ocr is None:
-        return named, []
-    if named:
-        return named, list(ocr.read_lines(original, [ln.quad for ln in named]))
+    if ocr is None or named:
+        return named, {}
     found = [t for t in ocr.read(original) if t.text.strip()]
     lines = [Line(f"line{i}", quad_box(t.quad), t.quad) for i, t in enumerate(found)]
-    return lines, found
+    return lines, dict(enumerate(found))
 
 
 def copy_line_px(lines: list[Line], copy_to_original: np.ndarray) -> float:
