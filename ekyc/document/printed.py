@@ -79,6 +79,7 @@ _MIN_SCORE = 85.0
 _MIN_COLON_SCORE = 70.0  # for a whole label before a colon (_labels_before_colons)
 MAX_LABEL_CHARS = 40
 VERTICAL_PAD = 0.06  # of a detected line's height, above and below
+INK_MIN_DELTA, INK_FRACTION, INK_MIN_PIXELS = 20.0, 0.25, 0.06  # split_at_gaps' ink (grey levels)
 _ID = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 
@@ -153,8 +154,12 @@ def split_at_gaps(grey: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     if region.size == 0 or h <= 0:
         return [q]
     bg = float(np.median(region))
-    ink = np.asarray(region < bg - max(35.0, 0.45 * (bg - float(np.percentile(region, 0.5)))))
-    cols: list[bool] = np.asarray(ink.any(axis=0)).tolist()
+    # labels are often printed in a light grey, and a photo's light fades part of a line:
+    # ink is anything well off the background, a column inked when a few pixels are (not one
+    # pixel of noise), or the faint part of a line is trimmed away with its gap
+    contrast = bg - float(np.percentile(region, 0.5))
+    ink = np.asarray(region < bg - max(INK_MIN_DELTA, INK_FRACTION * contrast))
+    cols: list[bool] = (ink.sum(axis=0) >= max(2, INK_MIN_PIXELS * h)).tolist()
     pieces, start, run = [], None, 0
     for x, has_ink in enumerate([*cols, False] + [False] * int(1.2 * h + 1)):
         if has_ink:
@@ -365,6 +370,7 @@ def read_printed(
     names = _FIELDS_BY_KIND[(model, side)]
     labels = _find_labels(lines, names)
     labelled = {lab.line for lab in labels}
+    lines = lines + _stray_tails(lines, labels)  # unlabelled: a wrapped value may take them
     consumed: set[int] = set()  # lines taken as a value already
     parts: dict[str, list[tuple[str, float]]] = {}
     crops: list[tuple[str, tuple[int, int, int, int]]] = []
@@ -373,9 +379,11 @@ def read_printed(
             continue
         line = lines[lab.line]
         nxt = labels[i + 1] if i + 1 < len(labels) and labels[i + 1].line == lab.line else None
-        value = line.text[lab.end : nxt.start if nxt else None].strip(" :;.-/|")
+        tail = line.text[lab.end : nxt.start if nxt else None]
+        value = tail.strip(" :;.-/|")
         if _label_remnant(lab.field, value) or not _has_shape(lab.field, value):
             value = ""
+        value = _closed_value(lab.field, line.text[lab.start : nxt.start if nxt else None]) or value
         # a label that opens its line is the value's column; one further in, its own x
         left = line.box[0] if lab.start == 0 else line.x_at(lab.start)
         last = lab.line
@@ -418,6 +426,9 @@ def read_printed(
         if number is not None and not re.fullmatch(r"\d{12}", out.get("id_number", ("", 0))[0]):
             out["id_number"] = number
     free = [i for i in range(len(lines)) if i not in labelled | consumed]
+    out.update(
+        _addresses_by_value(lines, free, [n for n in names if n in _ADDRESSES and n not in out])
+    )
     if "sex" in names and "sex" not in out:
         out.update(_sex_by_value(lines, free))
     if "nationality" in names and "nationality" not in out:
@@ -427,6 +438,72 @@ def read_printed(
 
 
 _DATES = ("date_of_birth", "date_of_expiry", "date_of_issue")
+_ADDRESSES = ("place_of_origin", "place_of_residence")
+#: the words that open a part of an address (its administrative unit), folded
+_UNIT_WORDS = ("so", "to", "thon", "xom", "ap", "xa", "phuong", "quan", "huyen", "thi", "thanh")
+
+
+def _closed_value(name: str, text: str) -> str | None:
+    """Sex or nationality at the end of its label's line, however misread the label
+    ("Giới đnh /Sex Nữ", "Quốc iịch /Natomity Việt Nam"): each has a closed vocabulary, so
+    the value's own word is surer than where a garbled label seems to end."""
+    words = text.split()
+    if name == "sex" and len(words) >= 2 and fold(words[-1]) in ("nam", "nu"):
+        return words[-1]
+    if name == "nationality" and _compact(text)[0].endswith("vietnam") and len(words) >= 3:
+        return "Việt Nam"
+    return None
+
+
+def _stray_tails(lines: list[Line], labels: list[_Label]) -> list[Line]:
+    """What follows a date's label on its line but is no date: the detector joined the
+    label (under the portrait) to the last line of a wrapped address in the next column
+    ("Có giá trị đến/Date of expiry: Nhung Vũ, Khánh Hòa"). Kept as a line of its own."""
+    out = []
+    for lab in labels:
+        line = lines[lab.line]
+        after = [o.start for o in labels if o.line == lab.line and o.start >= lab.end]
+        rest = line.text[lab.end : min(after, default=None)]
+        value = rest.strip(" :;.-/|")
+        if (
+            lab.field in _DATES
+            and not _has_shape(lab.field, value)
+            and len(value.split()) >= 2
+            and not _label_remnant(lab.field, value, 60)
+        ):
+            start = line.x_at(lab.end + len(rest) - len(rest.lstrip(" :;.-/|")))
+            out.append(Line(value, (start, line.box[1], line.box[2], line.box[3]), line.confidence))
+    return out
+
+
+def _addresses_by_value(
+    lines: list[Line], free: list[int], missing: list[str]
+) -> dict[str, tuple[str, float]]:
+    """Addresses whose labels were misread past matching ("Qa qun: Số 258 Bạch Đằng, …"):
+    unlabelled lines of three or more comma-separated parts, after at most a short remnant
+    of a label, given to the missing address fields in the order the card prints them."""
+    starts: dict[int, str] = {}
+    for i in free:
+        text = lines[i].text
+        words = text.split()
+        opens = [k for k, w in enumerate(words) if fold(w).strip(",.") in _UNIT_WORDS]
+        if not opens or text.count(",") < 2 or _is_mrz(text):
+            continue
+        head = " ".join(words[: opens[0]])
+        if len(_compact(head)[0]) <= 16 and sum(c.isdigit() for c in head) <= 1:
+            starts[i] = " ".join(words[opens[0] :])
+    taken = set(range(len(lines))) - set(free) | set(
+        starts
+    )  # one address never runs on into the next
+    found: list[tuple[str, float]] = []
+    for i, text in starts.items():
+        parts, conf, last = [text], lines[i].confidence, i
+        while (more := _continuation(lines, last, lines[i].box[0], taken)) is not None:
+            parts.append(lines[more].text)
+            conf, last = min(conf, lines[more].confidence), more
+            taken.add(more)
+        found.append((" ".join(parts), conf))
+    return dict(zip(missing, found, strict=False))
 
 
 def _has_shape(name: str, value: str) -> bool:
@@ -501,6 +578,12 @@ def _without_label(name: str, value: str) -> str:
     head, colon, rest = value.partition(":")
     if colon and rest.strip() and _label_remnant(name, head, 60):
         return rest.strip(" :;.-/|")
+    if name in _ADDRESSES:  # … or with its colon lost, up to the unit that opens the address
+        words = value.split()
+        opens = [k for k, w in enumerate(words) if fold(w).strip(",.") in _UNIT_WORDS]
+        head = " ".join(words[: opens[0]]) if opens else ""
+        if head and len(_compact(head)[0]) >= 4 and _label_remnant(name, head, 60):
+            return " ".join(words[opens[0] :])
     return value
 
 

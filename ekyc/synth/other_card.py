@@ -271,8 +271,11 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, first: float, rest: float) ->
     return [*lines, current]
 
 
-def render_other_card(model: str, side: str, seed: int) -> OtherCard:
-    """Draw one side of a ``model`` card for the holder and the layout drawn from ``seed``."""
+def render_other_card(model: str, side: str, seed: int, scale: float = 1.0) -> OtherCard:
+    """Draw one side of a ``model`` card for the holder and the layout drawn from ``seed``.
+
+    A layout whose fields would run off the card (or into the MRZ) is drawn again with the
+    same choices in smaller type (``scale``), as a card printer fits a long address."""
     if model not in OTHER_MODELS or side not in SIDES:
         raise ValueError(f"unknown card {model} {side}")
     rng = random.Random(f"other-card-{model}-{side}-{seed}")
@@ -288,8 +291,8 @@ def render_other_card(model: str, side: str, seed: int) -> OtherCard:
     family = "cancuoc2024" if model == "cancuoc2024" else "cccd"
     bilingual = model != "cccd2016"
     colon = rng.random() < 0.7
-    label_size = round(u * rng.uniform(17, 21))
-    value_size = round(u * rng.uniform(22, 26))
+    label_size = round(u * rng.uniform(17, 21) * scale)
+    value_size = round(u * rng.uniform(22, 26) * scale)
     label_font, value_font = _font(regular, label_size), _font(bold, value_size)
 
     def jitter(v: float) -> float:
@@ -410,6 +413,10 @@ def render_other_card(model: str, side: str, seed: int) -> OtherCard:
                 y += pitch
             printed[name] = value
         y += pitch
+    has_mrz = side == "back" and model != "cccd2016"
+    bottom = h - (3 * 54 + 30) * u if has_mrz else h - 15 * u
+    if y - pitch + 0.3 * value_size > bottom and scale > 0.6:
+        return render_other_card(model, side, seed, scale * 0.92)
     if model != "cancuoc2024" and side == "front":  # expiry under the portrait
         vn, en = _LABELS[family]["date_of_expiry"]
         label = (f"{vn} / {en}" if bilingual else vn) + (":" if colon else "")
@@ -427,7 +434,7 @@ def render_other_card(model: str, side: str, seed: int) -> OtherCard:
             "ls",
         )
         printed["date_of_expiry"] = values["date_of_expiry"]
-    if side == "back" and model != "cccd2016":
+    if has_mrz:
         surname, _, given = values["full_name"].partition(" ")
         mrz = encode_vn_td1(
             id_number=values["id_number"],

@@ -131,6 +131,79 @@ def test_split_at_gaps_cuts_a_line_at_a_column_gap() -> None:
     assert pieces[0][1, 0] < 250 and pieces[1][0, 0] > 450
 
 
+def test_split_at_gaps_keeps_a_faint_label_before_a_bold_value() -> None:
+    """A label printed in light grey (or faded by a photo's light) is ink too: trimming
+    to the bold value's contrast alone cut the label off the line."""
+    grey = np.full((60, 800), 235, np.uint8)
+    cv2.putText(grey, "Que quan:", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 160, 2)
+    cv2.putText(grey, "So 12", (175, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 3)
+    quad = np.array([[0, 10], [799, 10], [799, 50], [0, 50]], np.float32)
+    pieces = split_at_gaps(grey, quad)
+    assert len(pieces) == 1 and pieces[0][0, 0] < 12
+
+
+def test_values_found_past_garbled_labels() -> None:
+    """From phone photos of the other generator's cards: sex and nationality by their own
+    closed vocabulary after a label too misread to end where it seems; addresses whose
+    labels are lost, by their shape, in the order the card prints them."""
+    lines = _lines(
+        ("CĂN CƯỚC CÔNG DÂN", 370, 90, 820),
+        ("Số: 093088077986", 260, 158, 445),
+        ("Họ và tên:", 260, 205, 332),
+        ("HỒ THANH VỸ", 260, 236, 438),
+        ("Ngày, tháng, năm sinh: 16/02/1988", 260, 278, 546),
+        ("Giới đnh /Sex Nữ", 260, 317, 394),
+        ("Quốc iịch /Natomity Việt Nam", 547, 317, 735),
+        ("Q0 qân Số 258 Bạch Đằng, Phường 6, Quận Khoa Dương,", 260, 359, 971),
+        ("Lai Châu", 260, 396, 400),
+        ("Nơi chương va Thôn Hằng, Xã Thị Trọng, Huyện Nhung Lý, Hải Dương", 260, 433, 977),
+        ("Có giá trị đến:", 38, 488, 119),
+        ("14/07/2041", 41, 517, 140),
+    )
+    got = _read(lines)
+    assert got["sex"] == "Nữ" and got["nationality"] == "Việt Nam"
+    assert got["place_of_origin"] == "Số 258 Bạch Đằng, Phường 6, Quận Khoa Dương, Lai Châu"
+    assert got["place_of_residence"] == "Thôn Hằng, Xã Thị Trọng, Huyện Nhung Lý, Hải Dương"
+
+
+def test_an_address_ends_on_the_line_of_a_date_label() -> None:
+    """The detector joined the expiry's label (under the portrait) to the address's last
+    line in the next column: the part after the label that is no date is the address's."""
+    lines = _lines(
+        ("CĂN CƯỚC CÔNG DÂN", 363, 98, 774),
+        ("Nơi thường trú / Place of residence: Thôn Lộc, Xã Thanh Tuyết, Huyện", 266, 450, 920),
+        ("Có giá trị đến/Date of expiry: Nhung Vũ, Khánh Hòa", 38, 484, 491),
+        ("14/10/2036", 39, 517, 135),
+    )
+    got = _read(lines, "cccd2021")
+    assert got["place_of_residence"] == "Thôn Lộc, Xã Thanh Tuyết, Huyện Nhung Vũ, Khánh Hòa"
+    assert got["date_of_expiry"] == "14/10/2036"
+
+
+def test_a_label_remnant_without_its_colon_leaves_the_address() -> None:
+    lines = _lines(
+        ("Nơi cư trú / Place of residence", 35, 26, 280),
+        ("Số 164 Nguyễn Trãi, Phường 5, Huyện Trọng Vũ, Lâm Đồng", 34, 59, 632),
+        (
+            "Nơi đăng ký khai sinh / Phace of binth Số 11 Nguyễn Trãi, Phường 13, Hưng Yên",
+            35,
+            105,
+            900,
+        ),
+    )
+    got = _read(lines, "cancuoc2024", "back")
+    assert got["place_of_origin"] == "Số 11 Nguyễn Trãi, Phường 13, Hưng Yên"
+
+
+@pytest.mark.skipif(not fonts_available(), reason="Debian fonts of the other generator missing")
+@pytest.mark.parametrize("seed", [1050, 1086, 60044])  # long addresses that once ran off the card
+def test_other_generator_keeps_its_print_on_the_card(seed: int) -> None:
+    card = render_other_card("cccd2021", "front", seed)
+    grey = cv2.cvtColor(card.image_bgr, cv2.COLOR_BGR2GRAY)
+    edge = grey[-max(4, grey.shape[0] // 60) :, grey.shape[1] // 4 :]
+    assert int(edge.min()) > 120  # no glyph cut by the card's bottom edge
+
+
 def test_normalisers_keep_decimal_commas_units_and_provinces() -> None:
     assert normalise_field("identifying_features", "Nốt ruồi cách 1,5ơm dưới mép trái") == (
         "Nốt ruồi cách 1,5cm dưới mép trái"
