@@ -286,30 +286,46 @@ def _nationality(text: str) -> str:
 
 # "Đặc điểm nhận dạng" (identifying features) use a small vocabulary: the mark's kind and
 # where on the face it is. Words sharing a mark-less form (dưới/đuôi, mắt/mặt, dái/dài, cánh/cạnh)
-# are all listed so that form stays ambiguous and is never corrected.
+# are all listed: a word read as none of them takes the one whose marks are nearest, and
+# a tie (cảnh: cánh or cạnh) is never corrected.
 _FEATURE_VOCABULARY = (
     "nốt ruồi sẹo vết chấm chàm xăm lõm lồi đen nâu cách trên dưới trước sau giữa trong "
     "ngoài mép phải trái đuôi mắt mặt lông mày mũi cánh cạnh môi miệng cằm má gò trán tai "
     "dái dài cổ đầu gáy thái dương nhân trung"
 )
 _FEATURE_WORDS = _FEATURE_VOCABULARY.split()
-_FEATURE_KEYS: dict[str, str | None] = {}
+_FEATURE_KEYS: dict[str, list[str]] = {}
+
+
+def _marks_closest(word: str, candidates: list[str]) -> str | None:
+    """The one candidate whose marks are nearest the word's (``chẩm`` → ``chấm``, not
+    ``chàm``: the circumflex was read, its tone misread), or None on a tie."""
+    decomposed = unicodedata.normalize("NFD", word.casefold())
+    scored = sorted(
+        (Levenshtein.distance(decomposed, unicodedata.normalize("NFD", c)), c) for c in candidates
+    )
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        return None
+    return scored[0][1]
 
 
 def _features(text: str) -> str:
     """Identifying features with each word's marks restored from the feature vocabulary.
 
-    A word whose mark-less form matches exactly one vocabulary word takes that word's
-    marks (``ruổi`` → ``ruồi``); the letters are never changed, and ambiguous forms stay.
+    A word that is no vocabulary word but shares a mark-less form with some takes the
+    nearest one's marks (``ruổi`` → ``ruồi``, ``Chẩm`` → ``Chấm``); the letters are never
+    changed, and a tie stays as read.
     """
     if not _FEATURE_KEYS:
         for word in _FEATURE_WORDS:
-            key = _fold(word)
-            _FEATURE_KEYS[key] = word if _FEATURE_KEYS.get(key, word) == word else None
+            _FEATURE_KEYS.setdefault(_fold(word), []).append(word)
 
     def fix(word: str) -> str:
-        known = _FEATURE_KEYS.get(_fold(word))
-        if known is None or not word.isalpha():
+        candidates = _FEATURE_KEYS.get(_fold(word))
+        if not candidates or not word.isalpha() or word.casefold() in candidates:
+            return word
+        known = _marks_closest(word, candidates)
+        if known is None:
             return word
         if word.isupper():
             return known.upper()

@@ -315,13 +315,19 @@ def classify_printed(lines: list[Line]) -> tuple[CardModel, str]:
         if "cancuoc" not in compact:
             raise UnknownCard("no card title or field label was read", reason="no_printed_text")
         raise UnknownCard("a card title without the labels of any side", reason="no_layout")
-    bilingual = _english_labels(lines) >= 2
+    # English wordings too garbled to match still follow their Vietnamese label after a
+    # slash ("Gó tỉnh /Sec Nữ"); a 2016 card prints no slash but in its dates
+    slashed = sum(bool(re.search(r"/\s*[^\W\d_]", ln.text)) for ln in lines)
+    bilingual = _english_labels(lines) >= 2 or slashed >= 3
     new_wording = any(
         k in compact
         for k in ("sodinhdanh", "hochudem", "noicutru", "noidangkykhaisinh", "hethan", "namcap")
     )
     congdan = "congdan" in compact
-    if "identitycard" in compact or (new_wording and not congdan):
+    english_title = any(
+        fuzz.ratio(_compact(ln.text)[0], "identitycard") >= 80 for ln in lines
+    )  # "identty card"
+    if "identitycard" in compact or english_title or (new_wording and not congdan):
         model: CardModel = "cancuoc2024"
     elif bilingual or mrz:
         model = "cccd2021"

@@ -204,6 +204,37 @@ def test_other_generator_keeps_its_print_on_the_card(seed: int) -> None:
     assert int(edge.min()) > 120  # no glyph cut by the card's bottom edge
 
 
+def test_feature_words_take_the_nearest_marks_and_ties_stay() -> None:
+    f = lambda t: normalise_field("identifying_features", t)  # noqa: E731
+    assert f("Chẩm đen cách 2cm trên đầu lông mày phải") == (
+        "Chấm đen cách 2cm trên đầu lông mày phải"
+    )  # the circumflex was read: chấm, not chàm
+    assert f("Sẹo chấm cách 1cm dưới đuối mắt trái") == "Sẹo chấm cách 1cm dưới đuôi mắt trái"
+    assert f("Nốt ruồi cách 2cm trên cảnh mũi phải") == (
+        "Nốt ruồi cách 2cm trên cảnh mũi phải"
+    )  # cánh or cạnh: as far from each, left as read
+    assert f("Nốt ruồi cách 1cm dưới mặt trái") == "Nốt ruồi cách 1cm dưới mặt trái"  # a word
+
+
+def test_models_known_by_garbled_english_title_and_labels() -> None:
+    cancuoc = _lines(
+        ("CĂN CƯỚC", 432, 97, 655),
+        ("identty card", 463, 149, 626),
+        ("Họ chữ ồm và tên kha sinh /Sumwmm, mddo name ad gve mume", 254, 217, 758),
+        ("có inh/Sex Nữ", 253, 345, 412),
+    )
+    assert classify_printed(cancuoc) == ("cancuoc2024", "front")
+    cccd2021 = _lines(
+        ("CĂN CƯỚC CÔNG DÂN", 370, 91, 836),
+        ("Họ và tiên / Ful mame:", 282, 208, 443),
+        ("Ngy sinh/Duca tinh: 01/12/1973", 282, 289, 585),
+        ("Gó tỉnh /Sec Nữ", 282, 334, 438),
+        ("Quốch/Nainm: Việt Nam", 610, 334, 888),
+    )
+    assert classify_printed(cccd2021) == ("cccd2021", "front")
+    assert classify_printed(FRONT_2016) == ("cccd2016", "front")  # no slash but in dates
+
+
 def test_normalisers_keep_decimal_commas_units_and_provinces() -> None:
     assert normalise_field("identifying_features", "Nốt ruồi cách 1,5ơm dưới mép trái") == (
         "Nốt ruồi cách 1,5cm dưới mép trái"
