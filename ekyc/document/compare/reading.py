@@ -92,9 +92,9 @@ def text_lines(
 ) -> tuple[list[Line], dict[int, TextBox]]:
     """The lines to judge as text, and the original's readings by line index.
 
-    Named lines (the caller's regions) are not read here: only the lines whose reading can
-    change the verdict are read, later. Without named lines the OCR finds the lines, and
-    reads them all while it is at it."""
+    Named lines (the caller's regions) are not read here: only those with some changed ink,
+    or under glare, are read later (``ocr_gate_chars``). Without named lines the OCR finds
+    the lines, and reads them all while it is at it."""
     named = [
         Line(name, b, box_quad(b))
         for name, b in regions.items()

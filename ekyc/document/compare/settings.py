@@ -53,15 +53,15 @@ class CompareSettings:
     portrait_min_ncc: float = 0.94
     graphic_min_ncc: float = 0.5
     # a line's changed ink, in "characters" (changed px / (0.06 × line height²))
-    # Lines with no more changed ink than this and clear of glare are not read at all (OCR
-    # was most of a comparison's time). On the held-out pairs every verdict stayed the same.
-    ocr_gate_chars: float = 0.0
     ocr_confirm_chars: float = 0.2  # an OCR difference needs at least this much changed ink
     ink_alone_chars: float = 4.0  # this much changed ink flags a line whose readings differ
     # Lines read the same on both sides need twice that (unless sharp, below): a soft phone
     # photo leaves a haze of changed ink (up to 7 characters on tuning lines before lines were
     # re-registered), while an edit the OCR did not see (or a removed line) leaves far more.
     same_reading_chars: float = 8.0
+    # Lines with no more changed ink than this and clear of glare are not read at all (OCR
+    # was most of a comparison's time). On the held-out pairs every verdict stayed the same.
+    ocr_gate_chars: float = 0.0
     # A sharp copy line (a scan, a photocopy) of a page whose lines agree in ink: any clear
     # changed ink is an edit, however the OCR read it (an edited mark, or a letter the OCR's
     # language prior read back as the original word: Quậv read Quận). On the tuning seeds
