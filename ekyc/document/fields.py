@@ -324,7 +324,11 @@ def _features(text: str) -> str:
         candidates = _FEATURE_KEYS.get(_fold(word))
         if not candidates or not word.isalpha() or word.casefold() in candidates:
             return word
-        known = _marks_closest(word, candidates)
+        # a word read with no marks at all says nothing of which one it is (duoi: dưới, đuôi)
+        unmarked = word.casefold() == _fold(word)
+        known = candidates[0] if len(candidates) == 1 else None
+        if known is None and not unmarked:
+            known = _marks_closest(word, candidates)
         if known is None:
             return word
         if word.isupper():
