@@ -335,11 +335,17 @@ def _features(text: str) -> str:
             return known.upper()
         return known.capitalize() if word[0].isupper() else known
 
+    def case(k: int, word: str) -> str:
+        # printed in sentence case: "NỐt", or "Cách" mid-line, is the recogniser's case slip
+        if word.isupper() or word.casefold() not in _FEATURE_WORDS:
+            return word
+        return word.capitalize() if k == 0 else word.casefold()
+
+    # its digit 1 read as l or I before the unit ("cách lcm", "lem"): no word is spelt so
+    text = re.sub(r"(?<!\w)[lI|](?=(?:cm|ơm|om|crn|cn|em)\b)", "1", clean_text(text))
     # "cm" is the only unit printed there; OCR reads it "ơm", "crn" …
-    text = re.sub(r"(\d)\s*(?:cm|ơm|om|crn|cn|em)\b", r"\1cm", clean_text(text))
-    # … and its digit 1 as l or I before it ("cách lcm"): no word is spelt that way
-    text = re.sub(r"(?<!\w)[lI|](?=cm\b)", "1", text)
-    return " ".join(fix(w) for w in text.split(" "))
+    text = re.sub(r"(\d)\s*(?:cm|ơm|om|crn|cn|em)\b", r"\1cm", text)
+    return " ".join(case(k, fix(w)) for k, w in enumerate(text.split(" ")))
 
 
 _NORMALISERS: dict[str, Callable[[str], str]] = {

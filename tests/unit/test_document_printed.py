@@ -214,6 +214,10 @@ def test_feature_words_take_the_nearest_marks_and_ties_stay() -> None:
         "Nốt ruồi cách 2cm trên cảnh mũi phải"
     )  # cánh or cạnh: as far from each, left as read
     assert f("Nốt ruồi cách 1cm dưới mặt trái") == "Nốt ruồi cách 1cm dưới mặt trái"  # a word
+    # sentence case: the recogniser's case slips undone, a line in capitals left so
+    assert f("NỐt ruồi Cách 1,5cm dưới mép trái") == "Nốt ruồi cách 1,5cm dưới mép trái"
+    assert f("NỐT RUỒI CÁCH 1CM") == "NỐT RUỒI CÁCH 1CM"
+    assert f("Sẹo chấm cách lem dưới đuôi mắt trái") == "Sẹo chấm cách 1cm dưới đuôi mắt trái"
 
 
 def test_models_known_by_garbled_english_title_and_labels() -> None:
