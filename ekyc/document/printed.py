@@ -385,8 +385,7 @@ def read_printed(
             continue
         line = lines[lab.line]
         nxt = labels[i + 1] if i + 1 < len(labels) and labels[i + 1].line == lab.line else None
-        tail = line.text[lab.end : nxt.start if nxt else None]
-        value = tail.strip(" :;.-/|")
+        value = line.text[lab.end : nxt.start if nxt else None].strip(" :;.-/|")
         if _label_remnant(lab.field, value) or not _has_shape(lab.field, value):
             value = ""
         value = _closed_value(lab.field, line.text[lab.start : nxt.start if nxt else None]) or value
@@ -449,6 +448,11 @@ _ADDRESSES = ("place_of_origin", "place_of_residence")
 _UNIT_WORDS = ("so", "to", "thon", "xom", "ap", "xa", "phuong", "quan", "huyen", "thi", "thanh")
 
 
+def _address_opens(words: list[str]) -> int | None:
+    """The index of the first word that is an administrative unit, if any."""
+    return next((k for k, w in enumerate(words) if fold(w).strip(",.") in _UNIT_WORDS), None)
+
+
 def _closed_value(name: str, text: str) -> str | None:
     """Sex or nationality at the end of its label's line, however misread the label
     ("Giới đnh /Sex Nữ", "Quốc iịch /Natomity Việt Nam"): each has a closed vocabulary, so
@@ -492,15 +496,14 @@ def _addresses_by_value(
     for i in free:
         text = lines[i].text
         words = text.split()
-        opens = [k for k, w in enumerate(words) if fold(w).strip(",.") in _UNIT_WORDS]
-        if not opens or text.count(",") < 2 or _is_mrz(text):
+        opens = _address_opens(words)
+        if opens is None or text.count(",") < 2 or _is_mrz(text):
             continue
-        head = " ".join(words[: opens[0]])
+        head = " ".join(words[:opens])
         if len(_compact(head)[0]) <= 16 and sum(c.isdigit() for c in head) <= 1:
-            starts[i] = " ".join(words[opens[0] :])
-    taken = set(range(len(lines))) - set(free) | set(
-        starts
-    )  # one address never runs on into the next
+            starts[i] = " ".join(words[opens:])
+    # every start is taken from the outset: one address never runs on into the next
+    taken = set(range(len(lines))) - set(free) | set(starts)
     found: list[tuple[str, float]] = []
     for i, text in starts.items():
         parts, conf, last = [text], lines[i].confidence, i
@@ -586,10 +589,10 @@ def _without_label(name: str, value: str) -> str:
         return rest.strip(" :;.-/|")
     if name in _ADDRESSES:  # … or with its colon lost, up to the unit that opens the address
         words = value.split()
-        opens = [k for k, w in enumerate(words) if fold(w).strip(",.") in _UNIT_WORDS]
-        head = " ".join(words[: opens[0]]) if opens else ""
+        opens = _address_opens(words)
+        head = " ".join(words[:opens]) if opens else ""
         if head and len(_compact(head)[0]) >= 4 and _label_remnant(name, head, 60):
-            return " ".join(words[opens[0] :])
+            return " ".join(words[opens:])
     return value
 
 
