@@ -35,6 +35,7 @@ from ekyc.document.card import (
     rectify,
 )
 from ekyc.document.errors import ImageTooSmall, NoCard, UnknownCard
+from ekyc.document.lexicon import correct_boxes
 from ekyc.document.printed import (
     as_lines,
     classify_printed,
@@ -150,6 +151,26 @@ def ink_span(grey: np.ndarray, box: Box) -> Box | None:
     strokes of the background pattern) and makes crops narrower, hence faster to recognise.
     """
     x, y, w, h = box
+    blobs = _ink_blobs(grey, box)
+    if blobs is None:
+        return None
+    x0 = min(int(b[cv2.CC_STAT_LEFT]) for b in blobs)
+    x1 = max(int(b[cv2.CC_STAT_LEFT] + b[cv2.CC_STAT_WIDTH]) for b in blobs)
+    x0, x1 = max(0, x0 - _INK_PAD), min(w, x1 + _INK_PAD)
+    return (x + x0, y, x1 - x0, h)
+
+
+def cut_at_left(grey: np.ndarray, box: Box) -> bool:
+    """Whether a glyph (a blob at least a third of the box tall) touches the box's left edge:
+    the printed value starts before the box, so the layout does not fit this card."""
+    blobs = _ink_blobs(grey, box) or []
+    return any(b[cv2.CC_STAT_LEFT] == 0 and 3 * b[cv2.CC_STAT_HEIGHT] >= box[3] for b in blobs)
+
+
+def _ink_blobs(grey: np.ndarray, box: Box) -> list[np.ndarray] | None:
+    """The connected ink blobs of a box (their cv2 stats rows), or None when it holds too
+    little ink to be a line of print."""
+    x, y, w, h = box
     region = grey[y : y + h, x : x + w]
     if region.size == 0:
         return None
@@ -157,13 +178,10 @@ def ink_span(grey: np.ndarray, box: Box) -> Box | None:
     delta = max(35.0, 0.45 * (bg - float(np.percentile(region, 0.5))))
     ink = (region < bg - delta).astype(np.uint8)
     n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    keep = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= _MIN_BLOB_PX]
-    if sum(int(stats[i, cv2.CC_STAT_AREA]) for i in keep) < _MIN_INK_PX:
+    keep = [stats[i] for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= _MIN_BLOB_PX]
+    if sum(int(b[cv2.CC_STAT_AREA]) for b in keep) < _MIN_INK_PX:
         return None
-    x0 = min(int(stats[i, cv2.CC_STAT_LEFT]) for i in keep)
-    x1 = max(int(stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH]) for i in keep)
-    x0, x1 = max(0, x0 - _INK_PAD), min(w, x1 + _INK_PAD)
-    return (x + x0, y, x1 - x0, h)
+    return keep
 
 
 def _detected_spans(detector: _Detector, image: np.ndarray, boxes: list[Box]) -> list[Box | None]:
@@ -232,7 +250,8 @@ def clean_text(text: str) -> str:
 
 def _date_value(text: str) -> str:
     m = _DATE.search(text.replace("O", "0").replace("o", "0"))
-    if m is None:
+    # a day or month out of range is a misread or cut date ("05/2023" is not 00/05/2023)
+    if m is None or not (1 <= int(m.group(1)) <= 31 and 1 <= int(m.group(2)) <= 12):
         return clean_text(text)
     return f"{int(m.group(1)):02d}/{int(m.group(2)):02d}/{m.group(3)}"
 
@@ -241,9 +260,13 @@ def _date_value(text: str) -> str:
 _UNITS = {_fold(w): w for w in ("Tổ", "Thôn", "Xóm", "Ấp", "Xã", "Phường", "Quận", "Huyện", "Số")}
 
 
+# a unit word with its first letter lost, known by the mark left ("ổ 10" is Tổ, "ố 21" Số)
+_HEADLESS_UNITS = {"ổ": "Tổ", "ố": "Số", "hôn": "Thôn"}
+
+
 def _unit(part: str) -> str:
     word, _, rest = part.partition(" ")
-    unit = _UNITS.get(_fold(word))
+    unit = _UNITS.get(_fold(word)) or _HEADLESS_UNITS.get(word.lower())
     if unit is None and rest[:1].isdigit() and len(word) >= 4:
         # before a number a misread unit word is still one ("Phườ 10"): the closest
         near = max(_UNITS, key=lambda k: fuzz.ratio(k, _fold(word)))
@@ -449,6 +472,10 @@ def _read_by_layout(
     else:
         spans = [ink_span(grey, b) for _, b in boxes] + [ink_span(grey, b) for b in mrz_boxes]
         timings["locate"] = _ms(t0)
+    # a value printed further left than the layout's box is cut by it ("ôn Nhung" of "Thôn
+    # Nhung"): another print of the card, read by its print instead
+    if any(cut_at_left(grey, b) for _, b in boxes):
+        return None
     spans += [ink_span(grey, b) for b in label_boxes]
     t0 = time.perf_counter()
     wanted = [i for i, s in enumerate(spans) if s is not None]
@@ -520,10 +547,8 @@ def _read_by_print(
         timings["read_all"] = _ms(t0)
 
         def reread(boxes: list[Box], image: np.ndarray = image) -> list[tuple[str, float]]:
-            return [
-                (tb.text, tb.confidence)
-                for tb in ocr.read_lines(image, [_box_quad(b) for b in boxes])
-            ]
+            read = ocr.read_lines(image, [_box_quad(b) for b in boxes])
+            return [(tb.text, tb.confidence) for tb in _corrected(ocr, image, read)]
 
         values = read_printed(lines, model, side, reread)
         raw = {k: v for k, (v, _) in values.items()}
@@ -560,7 +585,13 @@ def _read_all(ocr: OcrLike, image: np.ndarray) -> Sequence[_LineBox]:
         return ocr.read(image)
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     quads = [piece for q in detector.detect(image) for piece in split_at_gaps(grey, q)]
-    return ocr.read_lines(image, quads)  # type: ignore[return-value]
+    return _corrected(ocr, image, ocr.read_lines(image, quads))  # type: ignore[arg-type]
+
+
+def _corrected(ocr: OcrLike, image: np.ndarray, boxes: Sequence[_LineBox]) -> list[_LineBox]:
+    """Lines with the words read as no word corrected (``ekyc.document.lexicon``), where the
+    engine can score readings."""
+    return correct_boxes(boxes, image, getattr(ocr, "score_line", None))
 
 
 def _whole_card(image_bgr: np.ndarray) -> np.ndarray | None:

@@ -177,6 +177,15 @@ class OcrModels:
     async def detect(self, image_bgr: np.ndarray) -> list[np.ndarray]:
         return await self._run("detect", lambda: self.ocr().detector.detect(image_bgr))
 
+    async def score_line(
+        self, image_bgr: np.ndarray, quad: np.ndarray, texts: list[str]
+    ) -> list[float] | None:
+        def score() -> list[float] | None:
+            engine_score = getattr(self.ocr(), "score_line", None)
+            return None if engine_score is None else engine_score(image_bgr, quad, texts)
+
+        return await self._run("score_line", score)
+
 
 @serve.deployment(name=COMPARE)
 class CompareModels:

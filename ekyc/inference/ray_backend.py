@@ -461,6 +461,11 @@ class RemoteOcr:
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[Any]:
         return self.client.call(OCR, "read_lines", image_bgr, list(quads))
 
+    def score_line(
+        self, image_bgr: np.ndarray, quad: np.ndarray, texts: list[str]
+    ) -> list[float] | None:
+        return self.client.call(OCR, "score_line", image_bgr, quad, list(texts))
+
 
 class RemoteOcrLoader:
     """``Runtime.ocr``: the remote engine, described by the deployment on first call."""

@@ -98,6 +98,39 @@ def ctc_greedy(log_probs: np.ndarray, vocab: list[str]) -> tuple[str, float]:
     return "".join(chars), float(np.mean(probs))
 
 
+def ctc_log_likelihood(log_probs: np.ndarray, labels: list[int]) -> float:
+    """log P(labels | frames) summed over every CTC alignment (the forward algorithm), for
+    (T, C) log-probabilities: how well the frames support a given reading, not just the best
+    path's."""
+    return float(ctc_log_likelihoods(log_probs, [labels])[0])
+
+
+def ctc_log_likelihoods(log_probs: np.ndarray, readings: list[list[int]]) -> np.ndarray:
+    """``ctc_log_likelihood`` of several readings at once: one pass over the frames."""
+    size = 2 * max((len(r) for r in readings), default=0) + 1
+    ext = np.zeros((len(readings), size), dtype=np.int64)  # blank, l1, blank, l2, …, blank
+    ends = np.empty(len(readings), dtype=np.int64)
+    for n, r in enumerate(readings):
+        ext[n, 1 : 2 * len(r) : 2] = r
+        ends[n] = 2 * len(r)
+    # a step may skip the blank between two different labels, never between repeats
+    skip = np.zeros(ext.shape, dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    alpha = np.full(ext.shape, -np.inf)
+    alpha[:, :2] = log_probs[0, ext[:, :2]]
+    pad = np.full((len(readings), 2), -np.inf)
+    for frame in log_probs[1:]:
+        shifted = np.concatenate((pad, alpha), axis=1)
+        step = np.logaddexp(alpha, shifted[:, 1:-1])
+        alpha = np.where(skip, np.logaddexp(step, shifted[:, :-2]), step) + frame[ext]
+    rows = np.arange(len(readings))
+    last = alpha[rows, ends]
+    before = np.where(ends > 0, alpha[rows, np.maximum(ends - 1, 0)], -np.inf)
+    out = np.logaddexp(last, before)
+    too_long = np.array([len(r) > log_probs.shape[0] for r in readings])
+    return np.where(too_long, -np.inf, out)
+
+
 class AsterRecognizer:
     """Recognises Vietnamese line crops in width-bucketed batches; long lines are split."""
 
@@ -145,6 +178,27 @@ class AsterRecognizer:
             frames = p.image.shape[1] // STRIDE + 1  # ignore the frames of the padding
             results.append(ctc_greedy(out[:frames, i], self.vocab))
         return results
+
+    def score(self, crop: np.ndarray, texts: list[str]) -> list[float] | None:
+        """The log-likelihood of each reading of one line crop (``ctc_log_likelihood``), or None
+        for a line too long for one pass (it would be split); characters outside the
+        vocabulary make a reading impossible (-inf)."""
+        line = to_height(crop)
+        if split_points(line):
+            return None
+        log_probs = self._run_frames(Piece(0, line, False, background_level(line)))
+        index = {c: i for i, c in enumerate(self.vocab)}
+        readable = [all(c in index for c in t) for t in texts]
+        labels = [
+            [index[c] for c in t] if ok else [] for t, ok in zip(texts, readable, strict=True)
+        ]
+        scores = ctc_log_likelihoods(log_probs, labels)
+        return [float(v) if ok else float("-inf") for v, ok in zip(scores, readable, strict=True)]
+
+    def _run_frames(self, piece: Piece) -> np.ndarray:
+        x = piece.image.astype(np.float32)[None].transpose(0, 3, 1, 2) * (2.0 / 255.0) - 1.0
+        out = np.asarray(self.session.run(None, {self.input_name: np.ascontiguousarray(x)})[0])
+        return out[: piece.image.shape[1] // STRIDE + 1, 0]
 
     def recognize(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """(text, confidence) per BGR line crop, batched by similar width."""

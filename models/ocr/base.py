@@ -116,6 +116,18 @@ class OcrEngine:
         quads = self.detector.detect(image)
         return self.read_lines(image, [quads[i] for i in reading_order(quads)])
 
+    def score_line(
+        self, image_bgr: np.ndarray, quad: np.ndarray, texts: list[str]
+    ) -> list[float] | None:
+        """How well the region supports each reading (log-likelihoods, higher is better), or
+        None when the recogniser cannot score readings (not a CTC model, or a long line)."""
+        score = getattr(self.recognizer, "score", None)
+        if score is None:
+            return None
+        q = np.asarray(quad, dtype=np.float32).reshape(4, 2)
+        result: list[float] | None = score(crop_quad(check_image(image_bgr), q), texts)
+        return result
+
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextBox]:
         """The text of the given regions only, in the order given, recognised in one batch."""
         image = check_image(image_bgr)
