@@ -281,6 +281,8 @@ def _address(text: str) -> str:
     """The address with its province in the gazetteer's spelling and each part's unit word
     in its spelling (Tố → Tổ); a province the OCR ran into the district (its comma lost) is
     split off again."""
+    # a comma after a house or group number read as a period ("Tổ 28. Phường …")
+    text = re.sub(r"(?<=\d)\.\s+(?=\D)", ", ", text)
     parts = [_unit(p) for p in clean_text(text).split(", ")]
     province = _province(parts[-1])
     if province == parts[-1] and province not in _PROVINCE_KEYS.values():
@@ -304,7 +306,9 @@ def _sex(text: str) -> str:
 def _nationality(text: str) -> str:
     # only citizens hold the card: whatever misread label precedes it, "…Việt Nam" is theirs
     compact = "".join(c for c in _fold(clean_text(text)) if c.isalnum())
-    return "Việt Nam" if compact.endswith("vietnam") else clean_text(text)
+    # … and a letter lost or misread at the edge of the crop ("iệt Nam") is still it
+    near = len(compact) >= 6 and Levenshtein.distance(compact[-7:], "vietnam") <= 1
+    return "Việt Nam" if compact.endswith("vietnam") or near else clean_text(text)
 
 
 # "Đặc điểm nhận dạng" (identifying features) use a small vocabulary: the mark's kind and
@@ -585,10 +589,10 @@ def _read_all(ocr: OcrLike, image: np.ndarray) -> Sequence[_LineBox]:
         return ocr.read(image)
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     quads = [piece for q in detector.detect(image) for piece in split_at_gaps(grey, q)]
-    return _corrected(ocr, image, ocr.read_lines(image, quads))  # type: ignore[arg-type]
+    return _corrected(ocr, image, ocr.read_lines(image, quads))
 
 
-def _corrected(ocr: OcrLike, image: np.ndarray, boxes: Sequence[_LineBox]) -> list[_LineBox]:
+def _corrected(ocr: OcrLike, image: np.ndarray, boxes: Sequence[Any]) -> list[Any]:
     """Lines with the words read as no word corrected (``ekyc.document.lexicon``), where the
     engine can score readings."""
     return correct_boxes(boxes, image, getattr(ocr, "score_line", None))

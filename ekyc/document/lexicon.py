@@ -17,7 +17,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ MARGIN = 6.0
 MAX_CANDIDATES = 24  # per word: the nearest by edit distance, each scored on the frames
 _WORD = re.compile(r"[^\W\d_]+")
 
-#: scores each reading of a line by its region, None when the engine cannot
-Scorer = Callable[[Any, list[str]], "list[float] | None"]
+#: ``OcrEngine.score_line(image, quad, texts)``: each reading's log-likelihood, or None
+Scorer = Callable[[Any, Any, list[str]], "list[float] | None"]
 
 
 #: the English of the cards' bilingual labels and titles, and the unit of their features
@@ -129,7 +129,7 @@ def correct_boxes(boxes: Sequence[Any], image: Any, score_line: Scorer | None) -
         return list(boxes)
     out = []
     for b in boxes:
-        text = correct_line(b.text, lambda texts, b=b: score_line(image, b.quad, texts))
+        text = correct_line(b.text, partial(score_line, image, b.quad))
         out.append(b if text == b.text else replace(b, text=text))
     return out
 

@@ -438,8 +438,25 @@ def read_printed(
         out.update(_sex_by_value(lines, free))
     if "nationality" in names and "nationality" not in out:
         out.update(_nationality_by_value(lines, free))
+    out.update(_trailing_date(out, [n for n in names if n in _DATES and n not in out]))
     out.update(_lone_date(lines, free, [n for n in names if n in _DATES and n not in out]))
     return out
+
+
+def _trailing_date(
+    values: dict[str, tuple[str, float]], missing: list[str]
+) -> dict[str, tuple[str, float]]:
+    """The one missing date, found at the end of an address: the detector joined the date in
+    the next column to the address's last line ("…, Tây Ninh 20/06/2017")."""
+    if len(missing) != 1:
+        return {}
+    for name in _ADDRESSES:
+        text, conf = values.get(name, ("", 0.0))
+        m = re.search(r"[\s,;]+(\d{1,2}/\d{1,2}/\d{4})[\s.]*$", text)
+        if m and m.start() > 0:
+            values[name] = (text[: m.start()], conf)
+            return {missing[0]: (m.group(1), conf)}
+    return {}
 
 
 _DATES = ("date_of_birth", "date_of_expiry", "date_of_issue")

@@ -212,6 +212,12 @@ def test_ocr_read_read_lines_and_card_reading_answer_what_the_local_engine_answe
     same(lines, there.read(image), "read")
     quads = [b.quad for b in lines[:6]]
     same(here.read_lines(image, quads), there.read_lines(image, quads), "read_lines")
+    readings = [lines[0].text, lines[0].text + "x"]
+    same(
+        here.score_line(image, quads[0], readings),
+        there.score_line(image, quads[0], readings),
+        "score_line",
+    )
     if here.detector is not None:
         same(here.detector.detect(image), there.detector.detect(image), "detect")
     local_reading = read_card(image, here)

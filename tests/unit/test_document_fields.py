@@ -152,6 +152,9 @@ def test_another_print_of_a_card_is_not_read_through_the_wrong_boxes() -> None:
         ("place_of_residence", "Xã A ,Huyện B,  Quảng Ngâi_", "Xã A, Huyện B, Quảng Ngãi"),
         ("place_of_origin", "Phường X, Hà Nộ", "Phường X, Hà Nộ"),  # not a spelling of a province
         ("place_of_origin", "ổ 10, Phường Khoa Kim, Hà Nội", "Tổ 10, Phường Khoa Kim, Hà Nội"),
+        ("place_of_origin", "Tổ 28. Phường Khoa Đức, Cần Thơ", "Tổ 28, Phường Khoa Đức, Cần Thơ"),
+        ("nationality", "iệt Nam", "Việt Nam"),  # its first letter lost at the crop's edge
+        ("nationality", "Lào", "Lào"),
         ("place_of_origin", "ố 21 Trần Phú, hôn Lộc, Hà Nội", "Số 21 Trần Phú, Thôn Lộc, Hà Nội"),
     ],
 )

@@ -180,6 +180,22 @@ def test_an_address_ends_on_the_line_of_a_date_label() -> None:
     assert got["date_of_expiry"] == "14/10/2036"
 
 
+def test_a_date_joined_to_the_end_of_an_address_is_the_missing_date() -> None:
+    """A Căn cước back whose issue date (next column) the detector joined to the last line of
+    the place of birth, its label unread."""
+    lines = _lines(
+        ("CĂN CƯỚC", 363, 40, 600),
+        ("Nơi cư trú / Place of residence: Tổ 5, Phường Vỹ Thùy, Huyện Lộc, Hà Nam", 40, 100, 900),
+        ("Nơi đăng ký khai sinh / Place of birth: Tổ 24, Phường Trọng Thanh,", 40, 150, 900),
+        ("Huyện Thảo Bùi, Tây Ninh 20/06/2017", 40, 190, 900),
+        ("Ngày, tháng, năm hết hạn / Date of expiry: 20/06/2037", 40, 240, 900),
+    )
+    got = _read(lines, "cancuoc2024", "back")
+    assert got["place_of_origin"] == "Tổ 24, Phường Trọng Thanh, Huyện Thảo Bùi, Tây Ninh"
+    assert got["date_of_issue"] == "20/06/2017"
+    assert got["date_of_expiry"] == "20/06/2037"
+
+
 def test_a_label_remnant_without_its_colon_leaves_the_address() -> None:
     lines = _lines(
         ("Nơi cư trú / Place of residence", 35, 26, 280),
