@@ -24,6 +24,8 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from ekyc.document.printed import fold
+
 LEXICON = Path(__file__).with_name("vie_words.txt")
 #: how much less (natural log) the frames may support a correction than the reading itself:
 #: a stroke the recogniser invented costs little, a letter it clearly saw costs much more
@@ -60,11 +62,6 @@ def known(word: str) -> bool:
     return unicodedata.normalize("NFC", word).lower() in words()
 
 
-def _fold(text: str) -> str:
-    s = unicodedata.normalize("NFD", text.replace("đ", "d"))
-    return "".join(c for c in s if not unicodedata.combining(c))
-
-
 def _cased(word: str, like: str) -> str:
     """``word`` in the case of the reading it replaces (a stray capital inside, as in "aMai",
     is a name's: capitalised)."""
@@ -80,8 +77,8 @@ def alternatives(word: str) -> list[str]:
     near = process.extract(low, _listed(), scorer=Levenshtein.distance, score_cutoff=1, limit=None)
     # a short word has dozens of neighbours: those keeping its letters (a mark changed, one
     # letter added or lost) come first, as OCR misreads marks far more often than letters
-    folded = _fold(low)
-    near.sort(key=lambda hit: (Levenshtein.distance(_fold(hit[0]), folded), hit[2]))
+    folded = fold(low)
+    near.sort(key=lambda hit: (Levenshtein.distance(fold(hit[0]), folded), hit[2]))
     out = [_cased(w, word) for w, _, _ in near[:MAX_CANDIDATES]]
     for k in range(1, len(word)):
         head, tail = word[:k], word[k:]
