@@ -593,9 +593,12 @@ def _read_all(ocr: OcrLike, image: np.ndarray) -> Sequence[_LineBox]:
 
 
 def _corrected(ocr: OcrLike, image: np.ndarray, boxes: Sequence[Any]) -> list[Any]:
-    """Lines with the words read as no word corrected (``ekyc.document.lexicon``), where the
-    engine can score readings."""
-    return correct_boxes(boxes, image, getattr(ocr, "score_line", None))
+    """Lines read a second time in a taller framing (``OcrEngine.second_look``: tone marks),
+    then words read as no word corrected (``ekyc.document.lexicon``), where the engine can
+    score readings."""
+    second_look = getattr(ocr, "second_look", None)
+    looked = second_look(image, list(boxes)) if second_look is not None else list(boxes)
+    return correct_boxes(looked, image, getattr(ocr, "score_line", None))
 
 
 def _whole_card(image_bgr: np.ndarray) -> np.ndarray | None:

@@ -177,6 +177,13 @@ class OcrModels:
     async def detect(self, image_bgr: np.ndarray) -> list[np.ndarray]:
         return await self._run("detect", lambda: self.ocr().detector.detect(image_bgr))
 
+    async def second_look(self, image_bgr: np.ndarray, boxes: list[Any]) -> list[Any]:
+        def look() -> list[Any]:
+            engine_look = getattr(self.ocr(), "second_look", None)
+            return list(boxes) if engine_look is None else engine_look(image_bgr, boxes)
+
+        return await self._run("second_look", look)
+
     async def score_line(
         self, image_bgr: np.ndarray, quad: np.ndarray, texts: list[str]
     ) -> list[float] | None:

@@ -461,6 +461,9 @@ class RemoteOcr:
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[Any]:
         return self.client.call(OCR, "read_lines", image_bgr, list(quads))
 
+    def second_look(self, image_bgr: np.ndarray, boxes: list[Any]) -> list[Any]:
+        return self.client.call(OCR, "second_look", image_bgr, list(boxes))
+
     def score_line(
         self, image_bgr: np.ndarray, quad: np.ndarray, texts: list[str]
     ) -> list[float] | None:

@@ -12,6 +12,7 @@ from models.ocr.errors import InvalidImage
 
 MIN_SIDE = 8
 MAX_SIDE = 10_000
+SECOND_LOOK_TOP = 0.2  # of a line's height, added above it for ``OcrEngine.second_look``
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,14 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return crop
 
 
+def _raised(quad: np.ndarray, fraction: float) -> np.ndarray:
+    """An axis-aligned quad with its top raised by ``fraction`` of its height."""
+    q = np.asarray(quad, dtype=np.float32).reshape(4, 2).copy()
+    h = float(q[:, 1].max() - q[:, 1].min())
+    q[[0, 1], 1] = np.maximum(q[[0, 1], 1] - fraction * h, 0)
+    return q
+
+
 def reading_order(quads: list[np.ndarray]) -> list[int]:
     """Indices of the quads sorted top-to-bottom in rows, then left-to-right within a row."""
     if not quads:
@@ -127,6 +136,31 @@ class OcrEngine:
         q = np.asarray(quad, dtype=np.float32).reshape(4, 2)
         result: list[float] | None = score(crop_quad(check_image(image_bgr), q), texts)
         return result
+
+    def second_look(self, image_bgr: np.ndarray, boxes: list[TextBox]) -> list[TextBox]:
+        """The boxes read again in a taller framing (``SECOND_LOOK_TOP`` more above), where
+        the stacked tone marks of small print (Ế, Ỗ, Ằ) are not cut or crowded by the box's
+        edge; where the two readings differ, the one the frames of both framings support
+        best (summed CTC log-likelihoods) is kept. As they are when the recogniser cannot
+        score readings."""
+        score = getattr(self.recognizer, "score", None)
+        if score is None or not boxes:
+            return list(boxes)
+        image = check_image(image_bgr)
+        taller = [_raised(b.quad, SECOND_LOOK_TOP) for b in boxes]
+        again = self.recognizer.recognize([crop_quad(image, q) for q in taller])
+        out = []
+        for box, quad, (text, _) in zip(boxes, taller, again, strict=True):
+            if text == box.text or not text or "<" in box.text:  # MRZ: its check digits decide
+                out.append(box)
+                continue
+            first = score(crop_quad(image, box.quad), [box.text, text])
+            second = score(crop_quad(image, quad), [box.text, text])
+            if first is None or second is None or first[0] + second[0] >= first[1] + second[1]:
+                out.append(box)
+            else:
+                out.append(TextBox(box.quad, text, box.confidence))
+        return out
 
     def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[TextBox]:
         """The text of the given regions only, in the order given, recognised in one batch."""

@@ -86,3 +86,24 @@ def test_a_real_line_scores_its_print_above_a_stray_stroke() -> None:
     # the invented stroke corrected against the real frames
     misread = "Thị xã Phúc Đỗg, Lạng Sơn"
     assert correct_line(misread, lambda ts: engine.score_line(image, quad, ts)) == text
+
+
+@pytest.mark.skipif(not DEJAVU.exists(), reason="fonts-dejavu-core is not installed")
+def test_a_second_look_in_a_taller_framing_restores_marks_the_box_cut() -> None:
+    from models.ocr.factory import load_ocr
+
+    text = "Huyện Yến Đỗ"
+    font = ImageFont.truetype(str(DEJAVU), 28)
+    im = Image.new("RGB", (600, 120), "white")
+    ImageDraw.Draw(im).text((10, 40), text, font=font, fill="black")
+    image = cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
+    _, top, _, bottom = font.getbbox("Huyen Yen Do")  # the letters' box, without the marks
+    quad = np.array([[5, 40 + top], [590, 40 + top], [590, 43 + bottom], [5, 43 + bottom]])
+    engine = load_ocr("default")
+    box = engine.read_lines(image, [quad.astype(np.float32)])[0]
+    assert box.text != text  # the marks above the box are lost, and the letters with them
+    assert engine.second_look(image, [box])[0].text == text
+    # a line read the same both ways is left as it was
+    whole = np.array([[0, 0], [600, 0], [600, 120], [0, 120]], np.float32)
+    clear = engine.read_lines(image, [whole])[0]
+    assert engine.second_look(image, [clear]) == [clear]
