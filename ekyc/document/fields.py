@@ -37,6 +37,7 @@ from ekyc.document.card import (
 from ekyc.document.errors import ImageTooSmall, NoCard, UnknownCard
 from ekyc.document.lexicon import correct_boxes
 from ekyc.document.printed import (
+    FEATURE_KINDS,
     as_lines,
     classify_printed,
     mrz_lines,
@@ -249,7 +250,10 @@ def clean_text(text: str) -> str:
 
 
 def _date_value(text: str) -> str:
-    m = _DATE.search(text.replace("O", "0").replace("o", "0"))
+    text = text.replace("O", "0").replace("o", "0")
+    # its first slash read as a 1 ("06101/2040"): two digits too many for a day
+    text = re.sub(r"^(\d{2})1(\d{2}/\d{4})$", r"\1/\2", text.strip())
+    m = _DATE.search(text)
     # a day or month out of range is a misread or cut date ("05/2023" is not 00/05/2023)
     if m is None or not (1 <= int(m.group(1)) <= 31 and 1 <= int(m.group(2)) <= 12):
         return clean_text(text)
@@ -283,7 +287,11 @@ def _address(text: str) -> str:
     split off again."""
     # a comma after a house or group number read as a period ("Tổ 28. Phường …")
     text = re.sub(r"(?<=\d)\.\s+(?=\D)", ", ", text)
-    parts = [_unit(p) for p in clean_text(text).split(", ")]
+    # … or lost before a unit that opens the next part ("Phúc Quốc Quận Thảo Đỗ"): these
+    # units never end a name ("Thị" is also a name, "Thị xã" is not)
+    text = re.sub(r"(?<=[^\W\d_])\s+(?=(?:Phường|Quận|Huyện|Xã|Thị xã)\s)", ", ", text)
+    # a speck read as a lone stop between parts ("Xã Quốc Trọng, . Thị xã …")
+    parts = [_unit(p.strip(" .")) for p in clean_text(text).split(", ")]
     province = _province(parts[-1])
     if province == parts[-1] and province not in _PROVINCE_KEYS.values():
         words = parts[-1].split(" ")
@@ -299,8 +307,11 @@ def _address(text: str) -> str:
 
 
 def _sex(text: str) -> str:
+    # a closed vocabulary: a reading one letter from only one of its words is that word
+    # ("Nơ" is Nữ; "Na" is as near Nữ as Nam, and stays as read)
     f = _fold(clean_text(text))
-    return {"nam": "Nam", "nu": "Nữ"}.get(f, clean_text(text))
+    near = [v for k, v in (("nam", "Nam"), ("nu", "Nữ")) if Levenshtein.distance(f, k) <= 1]
+    return near[0] if len(near) == 1 else clean_text(text)
 
 
 def _nationality(text: str) -> str:
@@ -368,10 +379,20 @@ def _features(text: str) -> str:
             return word
         return word.capitalize() if k == 0 else word.casefold()
 
+    # the first letters of the mark's kind lost at the crop's edge ("ốt ruồi"): no word of
+    # the vocabulary is spelt so, and only the kinds end so
+    first, _, rest = clean_text(text).partition(" ")
+    head = first.casefold()
+    kind = next((k for k in FEATURE_KINDS if k.endswith(head) and k != head), None)
+    if kind is not None and len(head) >= 2 and head not in _FEATURE_WORDS:
+        text = f"{kind.capitalize()} {rest}"
     # its digit 1 read as l or I before the unit ("cách lcm", "lem"): no word is spelt so
     text = re.sub(r"(?<!\w)[lI|](?=(?:cm|ơm|om|crn|cn|em)\b)", "1", clean_text(text))
+    text = re.sub(r"\b(cách) [lI|]m\b", r"\1 1cm", text)  # … its c lost too ("cách lm")
     # "cm" is the only unit printed there; OCR reads it "ơm", "crn" …
     text = re.sub(r"(\d)\s*(?:cm|ơm|om|crn|cn|em)\b", r"\1cm", text)
+    # … and the 5 of "1,5cm" read as an S ("1.Scm", "1, Scm")
+    text = re.sub(r"(\d)\s*[.,]\s*[Ss]cm\b", r"\1,5cm", text)
     return " ".join(case(k, fix(w)) for k, w in enumerate(text.split(" ")))
 
 

@@ -206,6 +206,8 @@ def _find_labels(lines: list[Line], fields: Sequence[str]) -> list[_Label]:
             if hit is None or hit.dest_end - hit.dest_start < 0.8 * len(key):
                 continue
             s, e = hit.dest_start, hit.dest_end
+            while e > s and compact[e - 1].isdigit():  # no label holds a digit: the value's
+                e -= 1  # first one, aligned to a letter the label lost ("Dat of issue 17/…")
             if taken[s:e].any():
                 continue
             taken[s:e] = True
@@ -238,9 +240,13 @@ def _labels_before_colons(
         colon = line.text.find(":")
         if li in taken or not 0 < colon <= MAX_LABEL_CHARS:
             continue
-        prefix = _compact(line.text[:colon])[0]
+        # the whole prefix, and each wording of a bilingual one ("Nơi thường ii / Phúc o
+        # radene"): one garbled wording must not hide the other
+        head = line.text[:colon]
+        prefixes = {_compact(p)[0] for p in (head, *head.split("/"))} - {""}
         scored = [
             (fuzz.ratio(key, prefix), name)
+            for prefix in prefixes
             for name in missing
             for key in LABELS[name]
             if abs(len(key) - len(prefix)) <= 4
@@ -274,6 +280,11 @@ def _from_line_start(text: str, lab: _Label) -> _Label:
 def _extend(text: str, lab: _Label) -> _Label:
     """The label's span over what trails it: "/ Sex", "/ No.", a colon."""
     rest = text[lab.end :]
+    # a misread English wording runs up to where the value opens ("/Rersonai idenication
+    # Nốt ruồi cách", "/Place o nxiknee Thôn Trọng, …"), its colon lost or not
+    opens = _value_opens(lab.field, rest) if re.match(r"\s*/", rest) else None
+    if opens is not None and opens <= MAX_LABEL_CHARS:
+        return _Label(lab.field, lab.line, lab.start, lab.end + opens)
     # an English wording too misread to match ("/ Placo of ongin:") up to its colon
     english = re.match(r"\s*/[^:/]{1,40}:", rest)
     if english:
@@ -397,6 +408,12 @@ def read_printed(
                 stop = line.x_at(nxt.start) if nxt else line.box[2]
                 crops.append((lab.field, _value_crop(line, line.x_at(lab.end), stop)))
             found = [(value, line.confidence)]
+        elif (row := _rest_of_row(lines, lab.line, labelled | consumed)) and _beside(
+            lab.field, lines[row[0]].text
+        ):  # the value beside its label, detected apart from it
+            found, last = [(lines[j].text, lines[j].confidence) for j in row], row[-1]
+            found[0] = (_closed_value(lab.field, found[0][0]) or found[0][0], found[0][1])
+            consumed.update(row)
         else:
             below = _below(lines, lab.line, left, labelled | consumed)
             if below is None:
@@ -419,8 +436,13 @@ def read_printed(
         parts[lab.field] = found
     if crops and reread is not None:
         for (name, _), (text, conf) in zip(crops, reread([c for _, c in crops]), strict=True):
-            again = _after_label(text, parts[name][0][0])
-            if again and not _label_remnant(name, again):
+            first = parts[name][0][0]
+            again = _after_label(text, first)
+            # a whole date is not traded for a reading that cut it ("17/12/2016", "7/122016")
+            cut = (
+                name in _DATES and bool(_DATE.fullmatch(first)) and not _DATE.fullmatch(again or "")
+            )
+            if again and not cut and not _label_remnant(name, again):
                 parts[name][0] = (again, conf)
     out = {
         k: (_without_label(k, " ".join(t for t, _ in v)), min(c for _, c in v))
@@ -463,6 +485,24 @@ _DATES = ("date_of_birth", "date_of_expiry", "date_of_issue")
 _ADDRESSES = ("place_of_origin", "place_of_residence")
 #: the words that open a part of an address (its administrative unit), folded
 _UNIT_WORDS = ("so", "to", "thon", "xom", "ap", "xa", "phuong", "quan", "huyen", "thi", "thanh")
+#: the words an identifying feature opens with (the mark's kind)
+FEATURE_KINDS = ("nốt", "sẹo", "vết", "chấm", "chàm")
+_OPENERS = {
+    "place_of_origin": _UNIT_WORDS,
+    "place_of_residence": _UNIT_WORDS,
+    "identifying_features": tuple(fold(k) for k in FEATURE_KINDS),
+}
+
+
+def _value_opens(name: str, text: str) -> int | None:
+    """Where in ``text`` a value of ``name`` opens: its first capitalised word that only such
+    a value starts with (an address's unit, a feature's kind), if any."""
+    openers = _OPENERS.get(name, ())
+    for m in re.finditer(r"\S+", text):
+        word = m.group()
+        if word[0].isupper() and fold(word).strip(",.:;") in openers:
+            return m.start()
+    return None
 
 
 def _address_opens(words: list[str]) -> int | None:
@@ -538,6 +578,11 @@ def _has_shape(name: str, value: str) -> bool:
     return not value or name not in (*_DATES, "id_number") or any(c.isdigit() for c in value)
 
 
+def _beside(name: str, text: str) -> bool:
+    """Whether a line right of a label that ends its line can be the label's value."""
+    return _has_shape(name, text) and not _label_remnant(name, text)
+
+
 _DATE = re.compile(r"\d{2}/\d{2}/\d{4}")
 
 
@@ -549,7 +594,11 @@ def _sex_by_value(lines: list[Line], free: list[int]) -> dict[str, tuple[str, fl
         if len(words) < 2 or fold(words[-1]) not in ("nam", "nu"):
             continue
         start = _compact(" ".join(words[:-1]))[0]
-        if 3 <= len(start) <= 10 and fuzz.partial_ratio(start, "gioitinh") >= 70:
+        resembles = 3 <= len(start) <= 10 and fuzz.partial_ratio(start, "gioitinh") >= 70
+        # … or its English word ("Sex: Nam", cut from "Giới tính"), or any short label whose
+        # colon still stands before the value ("cá nh: Nam")
+        colon = words[-2].endswith(":") and 2 <= len(start) <= 10 and not start.isdigit()
+        if resembles or start.endswith("sex") and len(start) <= 6 or colon:
             return {"sex": (words[-1], lines[i].confidence)}
     return {}
 
@@ -559,9 +608,12 @@ def _nationality_by_value(lines: list[Line], free: list[int]) -> dict[str, tuple
     after at most a few letters (a citizen card holder is a citizen)."""
     for i in free:
         compact = _compact(lines[i].text)[0]
+        # a longer remnant only where a colon or slash shows it was a label
+        # ("Qc th/Nanalty: Việt Nam"; the title's "… CHỦ NGHĨA VIỆT NAM" has neither)
+        marked = ":" in lines[i].text or "/" in lines[i].text
         if (
             compact.endswith("vietnam")
-            and len(compact) <= 7 + 6
+            and len(compact) <= 7 + (12 if marked else 6)
             and not any(c.isdigit() for c in compact)
         ):
             return {"nationality": ("Việt Nam", lines[i].confidence)}
@@ -669,9 +721,23 @@ def _continuation(lines: list[Line], li: int, left: float, labelled: set[int]) -
             and in_column
             and ln.box[1] > ref.box[1] + 0.5 * ref.height
             and not _label_between(lines, labelled, ref, ln)
+            and not _label_before(lines, labelled, ln, left)
         ):
             return j
     return None
+
+
+def _label_before(lines: list[Line], labelled: set[int], line: Line, left: float) -> bool:
+    """Whether a labelled line opens ``line``'s row in the value's column: ``line`` is that
+    label's value ("Nơi thường trú / Place of" | "Tổ 18, Phường …"), not a continuation.
+    A label further left (the expiry's, under the portrait) is another column's."""
+    h = line.height
+    return any(
+        abs(lines[k].box[0] - left) < 2 * h
+        and lines[k].box[2] <= line.box[0] + 0.5 * h
+        and abs((lines[k].box[1] + lines[k].box[3]) - (line.box[1] + line.box[3])) < h
+        for k in labelled
+    )
 
 
 def _label_between(lines: list[Line], labelled: set[int], upper: Line, lower: Line) -> bool:

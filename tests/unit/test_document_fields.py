@@ -228,3 +228,33 @@ def test_clean_card_read_exactly_with_real_ocr() -> None:
     card = render_card(sample_citizen(3), "front", "cccd2021", 3)
     r = read_card(card.image_bgr, ocr)
     assert r.fields == card.fields
+
+
+def test_features_and_sex_mended_from_their_closed_vocabularies() -> None:
+    f = lambda t: normalise_field("identifying_features", t)  # noqa: E731
+    assert f("ốt ruồi cách 2cm trên cánh mũi phải") == "Nốt ruồi cách 2cm trên cánh mũi phải"
+    assert f("ẹo chấm cách 1cm dưới đuôi mắt trái") == "Sẹo chấm cách 1cm dưới đuôi mắt trái"
+    assert f("o lõm cách 3cm sau tai trái") == "o lõm cách 3cm sau tai trái"  # Sẹo? too little
+    assert f("Nốt ruồi cách 1.Scm dưới mép trái") == "Nốt ruồi cách 1,5cm dưới mép trái"
+    assert f("Nốt ruồi cách 1, Scm dưới mép trái") == "Nốt ruồi cách 1,5cm dưới mép trái"
+    assert normalise_field("sex", "Nơ") == "Nữ"
+    assert normalise_field("sex", "Nan") == "Nam"
+    assert normalise_field("sex", "Na") == "Na"  # as near Nam as Nữ
+
+
+def test_addresses_and_dates_mended_where_punctuation_was_misread() -> None:
+    a = lambda t: normalise_field("place_of_origin", t)  # noqa: E731
+    assert (
+        a("Tổ 25, Phường Phúc Quốc Quận Thảo Đỗ, Bắc Ninh")
+        == "Tổ 25, Phường Phúc Quốc, Quận Thảo Đỗ, Bắc Ninh"
+    )
+    assert a("Thôn Vỹ, Xã Quốc Trọng, . Thị xã Tuyết Vũ, Bến Tre") == (
+        "Thôn Vỹ, Xã Quốc Trọng, Thị xã Tuyết Vũ, Bến Tre"
+    )
+    assert a("Thôn Lộc, Xã Thị Tuyết, Quận Hằng Vũ, Hậu Giang") == (
+        "Thôn Lộc, Xã Thị Tuyết, Quận Hằng Vũ, Hậu Giang"  # Thị, a name, opens no part
+    )
+    assert normalise_field("date_of_expiry", "06101/2040") == "06/01/2040"
+    assert normalise_field("date_of_expiry", "16/10/2040") == "16/10/2040"
+    f = normalise_field("identifying_features", "Sẹo chấm cách lm dưới đuôi mắt trái")
+    assert f == "Sẹo chấm cách 1cm dưới đuôi mắt trái"

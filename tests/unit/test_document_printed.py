@@ -355,3 +355,86 @@ def test_bilingual_card_known_by_misread_english_labels() -> None:
         ("quốc tịch/ Natonality: Việt Nam", 562, 359, 926),
     )
     assert classify_printed(lines) == ("cccd2021", "front")
+
+
+def test_a_line_on_the_row_of_the_next_address_label_is_that_address() -> None:
+    """Phone photos of the other generator (tuning seeds 62047, 62110): the next address's
+    value starts right of its label, on the label's row; the address above must not run on
+    into it, though the line lies in its column."""
+    beside = _lines(
+        ("Nơi cư trú / Phce of nsidence:", 41, 25, 281),
+        ("Số 118 Lê Lợi, Phường 5, Quận Khoa Vũ, Hà Nam", 40, 64, 555),
+        ("Nơ đăng ký khai sinh / Phe of bình: Số 115", 41, 102, 394),
+        ("Nguyễn Trãi, Phường 7, Huyện Khoa", 456, 102, 790),
+        ("Dương, Lạng Sơn", 41, 142, 225),
+    )
+    got = _read(beside, "cancuoc2024", "back")
+    assert got["place_of_residence"] == "Số 118 Lê Lợi, Phường 5, Quận Khoa Vũ, Hà Nam"
+    assert got["place_of_origin"] == "Số 115 Nguyễn Trãi, Phường 7, Huyện Khoa Dương, Lạng Sơn"
+    split = _lines(  # the label detected apart from its value
+        ("Quê quán /Place of origin", 250, 402, 441),
+        ("Số 7 Nguyễn Trãi, Phường 9, Thị xã Lộc Bùi, Đắk Lắk", 250, 439, 776),
+        ("Có giá trị đến /Date of expiry", 33, 461, 204),
+        ("Nơi thường trú / Place of", 251, 482, 430),
+        ("Tổ 18, Phường Hằng Thanh, Quận Trọng Bùi,", 508, 482, 957),
+        ("25/05/2028", 35, 497, 132),
+        ("Cần Thơ", 250, 521, 341),
+    )
+    got = _read(split, "cccd2021")
+    assert got["place_of_origin"] == "Số 7 Nguyễn Trãi, Phường 9, Thị xã Lộc Bùi, Đắk Lắk"
+    assert got["place_of_residence"] == "Tổ 18, Phường Hằng Thanh, Quận Trọng Bùi, Cần Thơ"
+    assert got["date_of_expiry"] == "25/05/2028"
+
+
+def test_a_bilingual_label_with_both_wordings_garbled_is_found_by_either() -> None:
+    lines = _lines(  # tuning seed 62044: "Nơi thường trú / Place of residence:"
+        ("Quê quán / Place of origin:", 254, 397, 456),
+        ("Số 127 Lê Lợi, Phường 13, Quận Vỹ Đinh, Cần Thơ", 254, 431, 819),
+        ("Nơi thường ii / Phúc o radene: Thôn Vỹ, Xã Quốc Trọng, Thị xã Tuyết", 254, 474, 953),
+        ("Vũ, Bến Tre", 254, 513, 390),
+    )
+    got = _read(lines, "cccd2021")
+    assert got["place_of_origin"] == "Số 127 Lê Lợi, Phường 13, Quận Vỹ Đinh, Cần Thơ"
+    assert got["place_of_residence"] == "Thôn Vỹ, Xã Quốc Trọng, Thị xã Tuyết Vũ, Bến Tre"
+
+
+def test_a_garbled_english_label_ends_where_the_value_opens() -> None:
+    """Its colon lost, the misread English wording looked like the whole rest of the line
+    and took the value's first words with it (tuning seed 62015)."""
+    lines = _lines(
+        ("Đặc điểm nhân dạng /Rersonai idenication Nốt ruồi cách", 37, 20, 601),
+        ("2cm trên cánh mũi phải", 37, 65, 336),
+        ("Ngày, tháng, năm / Date, month, year", 38, 116, 368),
+        ("27/09/2016", 37, 153, 182),
+    )
+    got = _read(lines, "cccd2021", "back")
+    assert got["identifying_features"] == "Nốt ruồi cách 2cm trên cánh mũi phải"
+    assert got["date_of_issue"] == "27/09/2016"
+
+
+def test_sex_and_nationality_by_value_past_labels_too_garbled_to_match() -> None:
+    lines = _lines(
+        ("Ngày tháng năm sinh: 09/06/1984", 276, 322, 574),
+        ("Qc th/Nanalty: Việt Nam", 549, 367, 873),
+        ("cá nh: Nam", 275, 368, 414),
+    )
+    got = _read(lines)
+    assert got["sex"] == "Nam" and got["nationality"] == "Việt Nam"
+    cut = _lines(("Giới tín h", 265, 361, 346), ("Sex: Nữ", 370, 361, 484))  # split at a gap
+    assert _read(cut, "cancuoc2024")["sex"] == "Nữ"
+    # the title ends in VIỆT NAM, an address in Hà Nam: neither is a value
+    other = _lines(
+        ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 240, 20, 760), ("Xã Ngọc, Hà Nam", 20, 60, 300)
+    )
+    got = _read(other)
+    assert "nationality" not in got and "sex" not in got
+
+
+def test_a_whole_date_is_kept_when_its_short_crop_reads_it_cut() -> None:
+    lines = _lines(("Ngày, thẳng, năm cáp/Dat of issue 17/12/2016", 35, 213, 483))
+    # the misread label's end aligned to the date's first digit: a label holds no digit
+    assert read_printed(lines, "cancuoc2024", "back")["date_of_issue"][0] == "17/12/2016"
+    cut = read_printed(lines, "cancuoc2024", "back", lambda crops: [("7/122016", 0.9)] * len(crops))
+    assert cut["date_of_issue"][0] == "17/12/2016"
+    whole = read_printed(lines, "cancuoc2024", "back", lambda crops: [("17/12/2016", 0.9)])
+    assert whole["date_of_issue"] == ("17/12/2016", 0.9)  # the short crop's reading, when whole
