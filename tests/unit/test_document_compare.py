@@ -606,3 +606,41 @@ def test_an_edited_line_does_not_pass_for_camera_shake() -> None:
         for copy in (degrade.photocopy(edited, 3), degrade.scan(edited, 3)):
             r = compare_page(back.image_bgr, copy, regions=regions)
             assert r.why != "motion_blur" and r.scores["blur.smear_px"] < 3.0, kind
+
+
+class _DetectingOcr(_FakeOcr):
+    """``_FakeOcr`` with a text detector that finds the page's lines, counting what is read."""
+
+    def __init__(self, boxes: list[tuple[int, int, int, int]], changed: tuple[int, str] | None):
+        from ekyc.document.compare.geometry import box_quad
+
+        regions = _line_regions(boxes)
+        super().__init__([f"text {i}" for i in range(len(regions))], changed, stable=True,
+                         regions=regions)  # fmt: skip
+        self.quads = [box_quad(b) for b in regions.values()]
+        self.detector = self
+        self.lines_read = 0
+
+    def detect(self, image_bgr: np.ndarray) -> list[np.ndarray]:
+        return list(self.quads)
+
+    def read_lines(self, image_bgr: np.ndarray, quads: list[np.ndarray]) -> list[object]:
+        self.lines_read += len(quads)
+        return super().read_lines(image_bgr, quads)
+
+
+def test_a_page_without_named_lines_reads_only_the_lines_whose_ink_changed() -> None:
+    """The detector finds the lines; reading them all was most of an A4 page's time."""
+    page, boxes = _page(12)
+    honest = _DetectingOcr(boxes, None)
+    v = compare_documents([page], [_photocopy(page, 12)], honest)
+    assert v.verdict == "MATCH" and len(v.pages[0].lines) == 16
+    assert honest.lines_read < 4  # the odd line with a haze of changed ink
+    tampered, _ = _page(12, changed=(6, 3, "XOA"))
+    ocr = _DetectingOcr(boxes, (6, "text X"))
+    v = compare_documents([page], [_photocopy(tampered, 12)], ocr)
+    assert v.verdict == "MISMATCH"
+    hit = [d for d in v.differences if d.region == "line6"]
+    assert hit and hit[0].reason == "text_changed"
+    assert (hit[0].original_text, hit[0].copy_text) == ("text 6", "text X")
+    assert ocr.lines_read < 16  # not every line, on either side

@@ -15,6 +15,7 @@ from ekyc.document.compare.regions import is_text_line
 from ekyc.document.compare.results import Box
 from ekyc.document.compare.settings import CompareSettings
 from ekyc.document.compare.text import same_text
+from models.ocr.base import reading_order
 
 
 class TextBox(Protocol):  # read-only, as models.ocr.base.TextBox (a frozen dataclass)
@@ -92,9 +93,9 @@ def text_lines(
 ) -> tuple[list[Line], dict[int, TextBox]]:
     """The lines to judge as text, and the original's readings by line index.
 
-    Named lines (the caller's regions) are not read here: only those with some changed ink,
-    or under glare, are read later (``ocr_gate_chars``). Without named lines the OCR finds
-    the lines, and reads them all while it is at it."""
+    No line is read here where it can be helped: only those with some changed ink, or under
+    glare, are read later (``ocr_gate_chars``). Named lines are the caller's regions; without
+    them the OCR's detector finds the lines (an engine without one reads the whole page)."""
     named = [
         Line(name, b, box_quad(b))
         for name, b in regions.items()
@@ -102,6 +103,11 @@ def text_lines(
     ]
     if ocr is None or named:
         return named, {}
+    detector = getattr(ocr, "detector", None)
+    if detector is not None:
+        quads = detector.detect(original)
+        ordered = [quads[i] for i in reading_order(quads)]
+        return [Line(f"line{i}", quad_box(q), q) for i, q in enumerate(ordered)], {}
     found = [t for t in ocr.read(original) if t.text.strip()]
     lines = [Line(f"line{i}", quad_box(t.quad), t.quad) for i, t in enumerate(found)]
     return lines, dict(enumerate(found))
