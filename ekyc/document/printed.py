@@ -598,7 +598,8 @@ def _sex_by_value(lines: list[Line], free: list[int]) -> dict[str, tuple[str, fl
         # … or its English word ("Sex: Nam", cut from "Giới tính"), or any short label whose
         # colon still stands before the value ("cá nh: Nam")
         colon = words[-2].endswith(":") and 2 <= len(start) <= 10 and not start.isdigit()
-        if resembles or start.endswith("sex") and len(start) <= 6 or colon:
+        english = start.endswith("sex") and len(start) <= 6
+        if resembles or english or colon:
             return {"sex": (words[-1], lines[i].confidence)}
     return {}
 

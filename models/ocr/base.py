@@ -147,15 +147,15 @@ class OcrEngine:
         if score is None or not boxes:
             return list(boxes)
         image = check_image(image_bgr)
-        taller = [_raised(b.quad, SECOND_LOOK_TOP) for b in boxes]
-        again = self.recognizer.recognize([crop_quad(image, q) for q in taller])
+        taller = [crop_quad(image, _raised(b.quad, SECOND_LOOK_TOP)) for b in boxes]
+        again = self.recognizer.recognize(taller)
         out = []
-        for box, quad, (text, _) in zip(boxes, taller, again, strict=True):
+        for box, crop, (text, _) in zip(boxes, taller, again, strict=True):
             if text == box.text or not text or "<" in box.text:  # MRZ: its check digits decide
                 out.append(box)
                 continue
             first = score(crop_quad(image, box.quad), [box.text, text])
-            second = score(crop_quad(image, quad), [box.text, text])
+            second = score(crop, [box.text, text])
             if first is None or second is None or first[0] + second[0] >= first[1] + second[1]:
                 out.append(box)
             else:

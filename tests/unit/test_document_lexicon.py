@@ -67,15 +67,22 @@ def test_correction_needs_the_frames_support() -> None:
     assert correct_line("Huyện Yên Bái", lambda ts: 1 / 0) == "Huyện Yên Bái"
 
 
+def _drawn(
+    text: str, size: int, canvas: tuple[int, int], at: tuple[int, int]
+) -> tuple[np.ndarray, ImageFont.FreeTypeFont]:
+    """``text`` in DejaVu Sans of ``size`` px, black at ``at`` on a white canvas (BGR)."""
+    font = ImageFont.truetype(str(DEJAVU), size)
+    im = Image.new("RGB", canvas, "white")
+    ImageDraw.Draw(im).text(at, text, font=font, fill="black")
+    return cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR), font
+
+
 @pytest.mark.skipif(not DEJAVU.exists(), reason="fonts-dejavu-core is not installed")
 def test_a_real_line_scores_its_print_above_a_stray_stroke() -> None:
     from models.ocr.factory import load_ocr
 
     text = "Thị xã Phúc Đỗ, Lạng Sơn"
-    font = ImageFont.truetype(str(DEJAVU), 34)
-    im = Image.new("RGB", (520, 60), "white")
-    ImageDraw.Draw(im).text((10, 8), text, font=font, fill="black")
-    image = cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
+    image, _ = _drawn(text, 34, (520, 60), (10, 8))
     quad = np.array([[0, 0], [520, 0], [520, 60], [0, 60]], np.float32)
     engine = load_ocr("default")
     assert engine.read_lines(image, [quad])[0].text == text
@@ -93,10 +100,7 @@ def test_a_second_look_in_a_taller_framing_restores_marks_the_box_cut() -> None:
     from models.ocr.factory import load_ocr
 
     text = "Huyện Yến Đỗ"
-    font = ImageFont.truetype(str(DEJAVU), 28)
-    im = Image.new("RGB", (600, 120), "white")
-    ImageDraw.Draw(im).text((10, 40), text, font=font, fill="black")
-    image = cv2.cvtColor(np.asarray(im), cv2.COLOR_RGB2BGR)
+    image, font = _drawn(text, 28, (600, 120), (10, 40))
     _, top, _, bottom = font.getbbox("Huyen Yen Do")  # the letters' box, without the marks
     quad = np.array([[5, 40 + top], [590, 40 + top], [590, 43 + bottom], [5, 43 + bottom]])
     engine = load_ocr("default")
