@@ -213,7 +213,9 @@ def test_documents_compare_reads_text_and_locates_a_changed_date(api: Api) -> No
 
     r = compare(honest_copy)
     assert r.status_code == 200 and r.json()["verdict"] == "MATCH", r.text
-    assert any(ln["original_text"] for ln in r.json()["pages"][0]["lines"])  # OCR ran
+    # no regions given: the OCR's detector found the page's lines; with no changed ink on
+    # them, none needed reading (the forged copy below is where they are read)
+    assert len(r.json()["pages"][0]["lines"]) >= 10
     r = compare(forged_copy)
     body = r.json()
     assert r.status_code == 200 and body["verdict"] == "MISMATCH", r.text
